@@ -1,0 +1,20 @@
+/**
+ * The seams between the provider and the world. Each is a parameter with a real default
+ * (see `defaultRuntime` in `cli/runtime.ts`), so tests swap them without monkey-patching.
+ */
+
+/** Milliseconds since the epoch. */
+export interface Clock {
+  now(): number;
+}
+
+/** The process environment as the kubelet passed it (its own plus the config's `env`). */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** The few filesystem reads the provider needs, rooted where the caller chooses. */
+export interface FileReader {
+  /** Reads a UTF-8 file; rejects with the Node error (code ENOENT, EACCES, ...) when it cannot. */
+  readText(path: string): Promise<string>;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
