@@ -1,0 +1,26 @@
+import type { KeyObject } from 'node:crypto';
+
+/**
+ * Who signs a request: the keyId OCI checks and the private key that matches it. A session
+ * token and its key always travel together in one value, so a request is never signed with
+ * the key of token A and the keyId of token B.
+ */
+export interface Identity {
+  /** `ST$<jwt>` for token principals, `<tenancy>/<user>/<fingerprint>` for API keys. Secret when it holds a token. */
+  readonly keyId: string;
+  readonly privateKey: KeyObject;
+  /** Non-secret name of the principal for logs and cache keys, e.g. `instance:<ocid>` or `user:<ocid>`. */
+  readonly principal: string;
+  /** Tenancy OCID, when known. */
+  readonly tenancyId?: string;
+  /** When the keyId stops being accepted (ms since epoch); undefined for API keys. */
+  readonly expiresAtMs?: number;
+}
+
+export interface IdentityRequest {
+  /** Ignore any cached identity (after OCI answered 401 to a request signed with it). */
+  readonly forceRefresh?: boolean;
+}
+
+/** A principal is a function: it returns an identity that is valid now. */
+export type IdentityProvider = (request?: IdentityRequest) => Promise<Identity>;
