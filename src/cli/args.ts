@@ -1,0 +1,97 @@
+import { ProviderError } from '../errors.ts';
+import type { LogLevel } from '../log.ts';
+
+/** What the command line asks for. With no command, the process is the kubelet plugin. */
+export type Command =
+  | { readonly kind: 'plugin' }
+  | { readonly kind: 'get-credentials'; readonly image: string; readonly apiVersion: string }
+  | { readonly kind: 'version' }
+  | { readonly kind: 'help' };
+
+export interface CliArgs {
+  readonly command: Command;
+  /** `-config <file>` as in the original plugin (also `--config`, `-config=<file>`). */
+  readonly configPath: string | undefined;
+  /** `--log-level <level>`, or `-v` for debug. */
+  readonly logLevel: LogLevel | undefined;
+}
+
+const LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
+const SHORT_API_VERSIONS: Readonly<Record<string, string>> = {
+  v1: 'credentialprovider.kubelet.k8s.io/v1',
+  v1beta1: 'credentialprovider.kubelet.k8s.io/v1beta1',
+  v1alpha1: 'credentialprovider.kubelet.k8s.io/v1alpha1',
+};
+
+function usage(message: string): ProviderError {
+  return new ProviderError('ERR_CONFIG_INVALID', message, { key: 'arguments', hint: 'run credential-provider-oke --help' });
+}
+
+/** Parses argv (without the executable). Flags take one or two dashes and `=value` or a separate value, like Go's flag package. */
+export function parseArgs(argv: readonly string[]): CliArgs {
+  let configPath: string | undefined;
+  let logLevel: LogLevel | undefined;
+  let apiVersion = SHORT_API_VERSIONS.v1 as string;
+  let wantsVersion = false;
+  let wantsHelp = false;
+  const positional: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (!arg.startsWith('-') || arg === '-') {
+      positional.push(arg);
+      continue;
+    }
+    const [rawName, inlineValue] = splitFlag(arg);
+    const value = (): string => {
+      if (inlineValue !== undefined) return inlineValue;
+      const next = argv[i + 1];
+      if (next === undefined) throw usage(`flag -${rawName} needs a value`);
+      i++;
+      return next;
+    };
+    switch (rawName) {
+      case 'config':
+        configPath = value();
+        break;
+      case 'log-level': {
+        const level = value().toLowerCase();
+        if (!LEVELS.includes(level as LogLevel)) throw usage(`--log-level must be one of ${LEVELS.join(', ')}`);
+        logLevel = level as LogLevel;
+        break;
+      }
+      case 'v':
+      case 'verbose':
+        logLevel = 'debug';
+        break;
+      case 'api-version': {
+        const v = value();
+        apiVersion = SHORT_API_VERSIONS[v] ?? v;
+        break;
+      }
+      case 'version':
+        wantsVersion = true;
+        break;
+      case 'h':
+      case 'help':
+        wantsHelp = true;
+        break;
+      default:
+        throw usage(`unknown flag ${arg}`);
+    }
+  }
+  if (wantsHelp) return { command: { kind: 'help' }, configPath, logLevel };
+  if (wantsVersion) return { command: { kind: 'version' }, configPath, logLevel };
+  const [name, ...rest] = positional;
+  if (name === undefined) return { command: { kind: 'plugin' }, configPath, logLevel };
+  if (name === 'get-credentials') {
+    if (rest.length !== 1) throw usage('get-credentials takes exactly one image, e.g. get-credentials fra.ocir.io/ns/repo');
+    return { command: { kind: 'get-credentials', image: rest[0] as string, apiVersion }, configPath, logLevel };
+  }
+  throw usage(`unknown command "${name}"`);
+}
+
+function splitFlag(arg: string): [string, string | undefined] {
+  const body = arg.replace(/^--?/, '');
+  const eq = body.indexOf('=');
+  return eq === -1 ? [body, undefined] : [body.slice(0, eq), body.slice(eq + 1)];
+}

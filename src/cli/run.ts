@@ -1,0 +1,139 @@
+import { loadSettings } from '../config/load.ts';
+import type { Settings } from '../config/settings.ts';
+import { formatErrorLine, ProviderError } from '../errors.ts';
+import { decodeRequest, MAX_REQUEST_BYTES } from '../kubelet/request.ts';
+import { encodeResponse } from '../kubelet/response.ts';
+import { createLogger, redact, type LogLevel, type Logger } from '../log.ts';
+import { createDeadline } from '../net/deadline.ts';
+import { createHttpClient, type Transport } from '../net/http.ts';
+import { createImdsClient } from '../oci/imds.ts';
+import type { IdentityProvider } from '../oci/identity.ts';
+import { fromApiKeyProfile } from '../oci/principals/apiKey.ts';
+import { fromInstancePrincipal } from '../oci/principals/instance.ts';
+import { createRegionTable, regionMetadataFromSources, REGION_METADATA_ENV, type RegionInfo } from '../oci/regions.ts';
+import { provideCredentials, type ProviderContext } from '../provideCredentials.ts';
+import type { Clock, Env, FileReader } from '../runtime.ts';
+import { parseArgs, type CliArgs } from './args.ts';
+import { HELP_TEXT } from './help.ts';
+import { versionLine } from './version.ts';
+
+/** Everything the command line touches in the outside world; `main.ts` passes the real ones. */
+export interface CliIo {
+  readonly argv: readonly string[];
+  readonly env: Env;
+  readonly clock: Clock;
+  readonly files: FileReader;
+  readonly transport: Transport;
+  /** `$HOME`, or undefined when the kubelet's environment has none (systemd often). */
+  readonly homeDir: string | undefined;
+  readonly stdinIsTTY: boolean;
+  /** Reads stdin to EOF; rejects with ERR_REQUEST_INVALID past `maxBytes`. */
+  readStdin(maxBytes: number): Promise<Uint8Array>;
+  writeStdout(text: string): Promise<void>;
+  writeStderr(text: string): void;
+}
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+/** Runs one invocation and returns the exit status. Stdout gets the response or nothing; every failure is one line on stderr. */
+export async function runCli(io: CliIo): Promise<number> {
+  let args: CliArgs;
+  try {
+    args = parseArgs(io.argv);
+  } catch (error) {
+    return fail(io, error, EXIT_USAGE);
+  }
+  if (args.command.kind === 'help') {
+    await io.writeStdout(HELP_TEXT);
+    return EXIT_OK;
+  }
+  if (args.command.kind === 'version') {
+    await io.writeStdout(versionLine());
+    return EXIT_OK;
+  }
+  try {
+    const settings = await loadSettings({ configPath: args.configPath, env: io.env, files: io.files });
+    const log = createLogger({
+      level: args.logLevel ?? settings.logLevel,
+      write: (line) => io.writeStderr(line),
+      file: settings.logFile,
+      now: () => io.clock.now(),
+    });
+    const request =
+      args.command.kind === 'plugin'
+        ? decodeRequest(await readRequest(io))
+        : decodeRequest(JSON.stringify({ kind: 'CredentialProviderRequest', apiVersion: args.command.apiVersion, image: args.command.image }));
+    const context = await createContext(io, settings, log);
+    const response = await provideCredentials(request, context);
+    await io.writeStdout(encodeResponse(response));
+    log.info('credentials issued', { image: request.image, cacheDuration: response.cacheDuration });
+    return EXIT_OK;
+  } catch (error) {
+    return fail(io, error, error instanceof ProviderError && error.code === 'ERR_CONFIG_INVALID' ? EXIT_USAGE : EXIT_FAILURE);
+  }
+}
+
+async function readRequest(io: CliIo): Promise<Uint8Array> {
+  if (io.stdinIsTTY) {
+    throw new ProviderError('ERR_REQUEST_INVALID', 'expected a CredentialProviderRequest on stdin, but stdin is a terminal', {
+      hint: 'the kubelet runs this plugin; to try it by hand use: credential-provider-oke get-credentials <image>',
+    });
+  }
+  return io.readStdin(MAX_REQUEST_BYTES);
+}
+
+/** Wires settings and the outside world into the one-exec context. */
+async function createContext(io: CliIo, settings: Settings, log: Logger): Promise<ProviderContext> {
+  const deadline = createDeadline(io.clock, settings.execTimeoutMs);
+  const http = createHttpClient({ transport: io.transport, deadline, clock: io.clock, log });
+  const regionMetadata = await readRegionMetadata(io);
+  const identity: IdentityProvider =
+    settings.ocirAuthMethod === 'USER_PRINCIPAL'
+      ? fromApiKeyProfile({ env: io.env, files: io.files, homeDir: io.homeDir })
+      : fromInstancePrincipal({
+          imds: createImdsClient({ http, env: io.env }),
+          http,
+          clock: io.clock,
+          env: io.env,
+          regionMetadata,
+          log,
+        });
+  return {
+    settings,
+    http,
+    clock: io.clock,
+    log,
+    identity,
+    registryPolicy: {
+      regions: createRegionTable(regionMetadata),
+      extraRealmDomains: settings.realmDomains,
+      allowedHostPatterns: settings.registryHosts,
+    },
+  };
+}
+
+/** `~/.oci/regions-config.json` and `OCI_REGION_METADATA`, read once per exec as the SDKs do. */
+async function readRegionMetadata(io: CliIo): Promise<RegionInfo[]> {
+  let regionsConfigJson: string | undefined;
+  if (io.homeDir !== undefined) {
+    try {
+      regionsConfigJson = await io.files.readText(`${io.homeDir}/.oci/regions-config.json`);
+    } catch {
+      regionsConfigJson = undefined; // absent is the normal case
+    }
+  }
+  return regionMetadataFromSources({ regionsConfigJson, regionMetadataEnv: io.env[REGION_METADATA_ENV] });
+}
+
+function fail(io: CliIo, error: unknown, status: number): number {
+  const line =
+    error instanceof ProviderError
+      ? formatErrorLine(error)
+      : `ERR_INTERNAL: ${redact(error instanceof Error ? error.message : String(error))}; check: this is a bug, please report it with the line above`;
+  io.writeStderr(`credential-provider-oke: ${line}\n`);
+  return status;
+}
+
+export type { LogLevel };

@@ -1,0 +1,190 @@
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { ProviderError } from '../errors.ts';
+import { LOG_LEVELS, type LogLevel } from '../log.ts';
+import { validateHostPattern } from '../ocir/hosts.ts';
+import type { Env, FileReader } from '../runtime.ts';
+import {
+  AUTH_METHODS,
+  DEFAULT_SETTINGS,
+  MAX_EXEC_TIMEOUT_MS,
+  SETTING_NAMES,
+  type AuthMethod,
+  type SettingKey,
+  type Settings,
+} from './settings.ts';
+
+/**
+ * Settings come from exactly one place, as in the original plugin: the `-config` YAML file when
+ * one is given, otherwise the environment. Unknown keys, wrong types and invalid values are errors
+ * that name the key: a typo must not silently fall back to a default on hundreds of nodes.
+ */
+export interface LoadSettingsInit {
+  readonly configPath: string | undefined;
+  readonly env: Env;
+  readonly files: FileReader;
+}
+
+export async function loadSettings(init: LoadSettingsInit): Promise<Settings> {
+  if (init.configPath !== undefined) {
+    return settingsFromYaml(await readConfigFile(init.files, init.configPath), init.configPath);
+  }
+  return settingsFromEnv(init.env);
+}
+
+async function readConfigFile(files: FileReader, path: string): Promise<string> {
+  try {
+    return await files.readText(path);
+  } catch (cause) {
+    const code = (cause as { code?: unknown }).code;
+    throw new ProviderError('ERR_CONFIG_INVALID', `cannot read the config file ${path}${typeof code === 'string' ? ` (${code})` : ''}`, {
+      key: '-config',
+      hint: 'fix the path given with -config in the kubelet credential provider args',
+      cause,
+    });
+  }
+}
+
+/** Raw values by setting, before validation: from YAML (any type) or env (strings). */
+type RawSettings = Partial<Record<SettingKey, unknown>>;
+
+export function settingsFromYaml(text: string, path: string): Settings {
+  let document: unknown;
+  try {
+    document = parseYaml(text, { uniqueKeys: true, strict: true });
+  } catch (cause) {
+    const where = cause instanceof YAMLParseError && cause.linePos !== undefined ? ` at line ${cause.linePos[0].line}` : '';
+    throw new ProviderError('ERR_CONFIG_INVALID', `the config file ${path} is not valid YAML${where}`, { key: '-config', cause });
+  }
+  if (document === null || document === undefined) return DEFAULT_SETTINGS;
+  if (typeof document !== 'object' || Array.isArray(document)) {
+    throw new ProviderError('ERR_CONFIG_INVALID', `the config file ${path} must be a YAML mapping of settings`, { key: '-config' });
+  }
+  const raw: RawSettings = {};
+  for (const [key, value] of Object.entries(document)) {
+    if (!(key in SETTING_NAMES)) {
+      throw new ProviderError('ERR_CONFIG_INVALID', `unknown setting "${key}" in ${path}`, {
+        key,
+        hint: `known settings: ${Object.keys(SETTING_NAMES).join(', ')}`,
+      });
+    }
+    raw[key as SettingKey] = value;
+  }
+  return validate(raw, (key) => `${key} in ${path}`);
+}
+
+export function settingsFromEnv(env: Env): Settings {
+  const raw: RawSettings = {};
+  for (const [key, variable] of Object.entries(SETTING_NAMES) as [SettingKey, string][]) {
+    const value = env[variable];
+    // The original treats an empty variable as unset; so do we.
+    if (value !== undefined && value.trim() !== '') raw[key] = value.trim();
+  }
+  return validate(raw, (key) => SETTING_NAMES[key]);
+}
+
+function validate(raw: RawSettings, name: (key: SettingKey) => string): Settings {
+  const fail = (key: SettingKey, problem: string): never => {
+    throw new ProviderError('ERR_CONFIG_INVALID', `${name(key)} ${problem}`, { key: name(key) });
+  };
+  const str = (key: SettingKey): string | undefined => {
+    const value = raw[key];
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== 'string') return fail(key, `must be a string, not ${describe(value)}`);
+    return value.trim();
+  };
+  const list = (key: SettingKey): readonly string[] | undefined => {
+    const value = raw[key];
+    if (value === undefined || value === null) return undefined;
+    const items = typeof value === 'string' ? value.split(',') : value;
+    if (!Array.isArray(items) || items.some((i) => typeof i !== 'string')) {
+      return fail(key, `must be a list of strings or a comma-separated string, not ${describe(value)}`);
+    }
+    return (items as string[]).map((i) => i.trim()).filter((i) => i !== '');
+  };
+
+  const registryTokenPath = str('registryTokenPath') ?? DEFAULT_SETTINGS.registryTokenPath;
+  if (!/^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/.test(registryTokenPath)) {
+    fail('registryTokenPath', `must be an absolute URL path such as ${DEFAULT_SETTINGS.registryTokenPath}`);
+  }
+  const defaultUser = str('defaultUser') ?? DEFAULT_SETTINGS.defaultUser;
+  if (defaultUser === '' || /[\s:]/.test(defaultUser)) fail('defaultUser', 'must be a non-empty user name without spaces or colons');
+
+  const protocol = (str('registryProtocol') ?? DEFAULT_SETTINGS.registryProtocol).toLowerCase();
+  if (protocol !== 'https' && protocol !== 'http') fail('registryProtocol', `must be https or http, not "${protocol}"`);
+
+  const method = (str('ocirAuthMethod') ?? DEFAULT_SETTINGS.ocirAuthMethod).toUpperCase();
+  if (!AUTH_METHODS.includes(method as AuthMethod)) fail('ocirAuthMethod', `must be one of ${AUTH_METHODS.join(', ')}, not "${method}"`);
+
+  const registryHosts = list('registryHosts') ?? [];
+  for (const pattern of registryHosts) {
+    const reason = validateHostPattern(pattern);
+    if (reason !== undefined) fail('registryHosts', `entry "${pattern}" is unusable: ${reason}`);
+  }
+  const realmDomains = (list('realmDomains') ?? []).map((d) => d.toLowerCase());
+  for (const domain of realmDomains) {
+    if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(domain)) {
+      fail('realmDomains', `entry "${domain}" is not a domain name such as oraclecloud.com`);
+    }
+  }
+
+  const execTimeoutMs = readDuration(raw.execTimeout, (problem) => fail('execTimeout', problem)) ?? DEFAULT_SETTINGS.execTimeoutMs;
+  if (execTimeoutMs < 1000 || execTimeoutMs > MAX_EXEC_TIMEOUT_MS) {
+    fail('execTimeout', `must be between 1s and ${MAX_EXEC_TIMEOUT_MS / 1000}s: the kubelet kills the plugin at 60s`);
+  }
+
+  const logLevel = (str('logLevel') ?? DEFAULT_SETTINGS.logLevel).toLowerCase();
+  if (!LOG_LEVELS.includes(logLevel as LogLevel)) fail('logLevel', `must be one of ${LOG_LEVELS.join(', ')}`);
+  const logFile = str('logFile');
+  if (logFile !== undefined && !logFile.startsWith('/')) {
+    // A relative path would land in the kubelet's working directory, as the original plugin's log did.
+    fail('logFile', 'must be an absolute path');
+  }
+
+  return {
+    registryTokenPath,
+    defaultUser,
+    registryProtocol: protocol as 'https' | 'http',
+    ocirAuthMethod: method as AuthMethod,
+    tokenValidation: readSwitch(raw.tokenValidation, (problem) => fail('tokenValidation', problem)) ?? DEFAULT_SETTINGS.tokenValidation,
+    registryHosts,
+    realmDomains,
+    execTimeoutMs,
+    logLevel: logLevel as LogLevel,
+    logFile: logFile === '' ? undefined : logFile,
+  };
+}
+
+/** The original's `TOKEN_VALIDATION=enabled`, plus YAML booleans and the usual spellings. */
+function readSwitch(value: unknown, fail: (problem: string) => never): boolean | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'boolean') return value;
+  if (typeof value === 'string') {
+    const v = value.trim().toLowerCase();
+    if (['enabled', 'enable', 'true', 'on', 'yes', '1'].includes(v)) return true;
+    if (['disabled', 'disable', 'false', 'off', 'no', '0'].includes(v)) return false;
+  }
+  return fail(`must be enabled or disabled, not ${describe(value)}`);
+}
+
+/** A Go-style duration (`50s`, `1m`, `45s500ms`) or a number of seconds. */
+function readDuration(value: unknown, fail: (problem: string) => never): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'number' && Number.isFinite(value)) return value * 1000;
+  if (typeof value === 'string') {
+    const text = value.trim();
+    if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
+    const unitMs: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+    const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
+    if (parts.length > 0 && parts.map((p) => p[0]).join('') === text) {
+      return parts.reduce((sum, p) => sum + Number(p[1]) * (unitMs[p[2] ?? 's'] ?? 0), 0);
+    }
+  }
+  return fail(`must be a duration such as 50s, not ${describe(value)}`);
+}
+
+function describe(value: unknown): string {
+  if (Array.isArray(value)) return 'a list';
+  if (value === null) return 'null';
+  if (typeof value === 'string') return `"${value}"`;
+  return typeof value === 'object' ? 'a mapping' : `${typeof value} ${String(value)}`;
+}

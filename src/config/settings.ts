@@ -1,0 +1,64 @@
+import type { LogLevel } from '../log.ts';
+
+/**
+ * The provider's settings. The first five are the original Go plugin's, with its names and
+ * defaults, so an existing `-config` YAML or kubelet `env` list keeps working unchanged.
+ */
+export interface Settings {
+  /** Path of OCIR's docker token endpoint. YAML `registryTokenPath`, env `REGISTRY_TOKEN_PATH`. */
+  readonly registryTokenPath: string;
+  /** Username handed to the kubelet with the token. YAML `defaultUser`, env `DEFAULT_USER`. */
+  readonly defaultUser: string;
+  /** `https`, or `http` for a local registry. YAML `registryProtocol`, env `REGISTRY_PROTOCOL`. */
+  readonly registryProtocol: 'https' | 'http';
+  /** Who signs. YAML `ocirAuthMethod`, env `OCIR_AUTH_METHOD`. */
+  readonly ocirAuthMethod: AuthMethod;
+  /** Prove the token can read the repository before caching it for long. YAML `tokenValidation`, env `TOKEN_VALIDATION`. */
+  readonly tokenValidation: boolean;
+  /** Extra registry host patterns (kubelet glob rules, port included) that may receive signed requests. YAML `registryHosts`, env `REGISTRY_HOSTS`. */
+  readonly registryHosts: readonly string[];
+  /** Extra realm domains (dedicated regions, Alloy) whose `ocir.`/`artifacts.` hosts are OCIR. YAML `realmDomains`, env `REALM_DOMAINS`. */
+  readonly realmDomains: readonly string[];
+  /** Budget for one exec; the kubelet kills the plugin at 60 s. YAML `execTimeout`, env `EXEC_TIMEOUT` (Go duration). */
+  readonly execTimeoutMs: number;
+  /** YAML `logLevel`, env `LOG_LEVEL`. */
+  readonly logLevel: LogLevel;
+  /** Optional log file (mode 0600). YAML `logFile`, env `LOG_FILE`. */
+  readonly logFile: string | undefined;
+}
+
+export type AuthMethod = 'INSTANCE_PRINCIPAL' | 'USER_PRINCIPAL';
+export const AUTH_METHODS: readonly AuthMethod[] = ['INSTANCE_PRINCIPAL', 'USER_PRINCIPAL'];
+
+/** Stay well inside the kubelet's hard 60 s kill so the error is ours, not "context deadline exceeded". */
+export const DEFAULT_EXEC_TIMEOUT_MS = 50_000;
+export const MAX_EXEC_TIMEOUT_MS = 58_000;
+
+export const DEFAULT_SETTINGS: Settings = {
+  registryTokenPath: '/20180419/docker/token',
+  defaultUser: 'BEARER_TOKEN',
+  registryProtocol: 'https',
+  ocirAuthMethod: 'INSTANCE_PRINCIPAL',
+  tokenValidation: false,
+  registryHosts: [],
+  realmDomains: [],
+  execTimeoutMs: DEFAULT_EXEC_TIMEOUT_MS,
+  logLevel: 'warn',
+  logFile: undefined,
+};
+
+/** Each setting's YAML key and environment variable: one table, so both sources stay in step. */
+export const SETTING_NAMES = {
+  registryTokenPath: 'REGISTRY_TOKEN_PATH',
+  defaultUser: 'DEFAULT_USER',
+  registryProtocol: 'REGISTRY_PROTOCOL',
+  ocirAuthMethod: 'OCIR_AUTH_METHOD',
+  tokenValidation: 'TOKEN_VALIDATION',
+  registryHosts: 'REGISTRY_HOSTS',
+  realmDomains: 'REALM_DOMAINS',
+  execTimeout: 'EXEC_TIMEOUT',
+  logLevel: 'LOG_LEVEL',
+  logFile: 'LOG_FILE',
+} as const;
+
+export type SettingKey = keyof typeof SETTING_NAMES;

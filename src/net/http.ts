@@ -1,0 +1,168 @@
+import { ProviderError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { Clock } from '../runtime.ts';
+import type { Deadline } from './deadline.ts';
+import { nextRetryDelayMs, type AttemptOutcome, type RetryPolicy } from './retryPolicy.ts';
+
+/**
+ * The one way the provider talks HTTP: every call has a per-attempt timeout, retries by a pure
+ * policy, and stops at the exec's deadline with an error that names the call that was slow.
+ */
+export interface HttpRequest {
+  readonly method: 'GET' | 'HEAD' | 'POST';
+  readonly url: URL;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: string;
+}
+
+export interface HttpResponse {
+  readonly status: number;
+  readonly headers: { get(name: string): string | null };
+  readonly body: string;
+}
+
+/** Sends one request; rejects on connection failure or when `signal` aborts. */
+export type Transport = (request: HttpRequest, signal: AbortSignal) => Promise<HttpResponse>;
+
+/** Answers bigger than this are cut off: every answer we read is a small JSON document or PEM. */
+export const MAX_RESPONSE_BYTES = 1024 * 1024;
+
+/** `fetch`, which Node and Bun both provide; redirects are not followed (no OCI endpoint we call redirects). */
+export const fetchTransport: Transport = async (request, signal) => {
+  const response = await fetch(request.url, {
+    method: request.method,
+    headers: request.headers,
+    body: request.body,
+    signal,
+    redirect: 'manual',
+  });
+  return { status: response.status, headers: response.headers, body: await readCapped(response) };
+};
+
+async function readCapped(response: Response): Promise<string> {
+  if (response.body === null) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_RESPONSE_BYTES) {
+      await reader.cancel();
+      break;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export interface CallSpec {
+  /** Who is called and what, for messages and logs, e.g. `IMDS GET /opc/v2/instance/region`. */
+  readonly name: string;
+  /** Built per attempt, so a signed request gets a fresh `date` on each retry. */
+  readonly request: () => HttpRequest;
+  readonly timeoutMs: number;
+  readonly retry: RetryPolicy;
+}
+
+/** Performs a call with retries; resolves with the last answer (any status), rejects only when no answer came. */
+export type HttpClient = (spec: CallSpec) => Promise<HttpResponse>;
+
+export interface HttpClientInit {
+  readonly transport: Transport;
+  readonly deadline: Deadline;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly random?: () => number;
+}
+
+const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function createHttpClient(init: HttpClientInit): HttpClient {
+  const sleep = init.sleep ?? defaultSleep;
+  const random = init.random ?? Math.random;
+  return async (spec) => {
+    for (let attempt = 1; ; attempt++) {
+      const request = spec.request();
+      const remaining = init.deadline.remainingMs();
+      if (remaining <= 0) throw deadlineError(spec, request, attempt - 1, init.deadline);
+      const attemptTimeoutMs = Math.min(spec.timeoutMs, remaining);
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(), attemptTimeoutMs);
+      let outcome: AttemptOutcome;
+      let response: HttpResponse | undefined;
+      try {
+        response = await init.transport(request, controller.signal);
+        outcome = { kind: 'status', status: response.status, retryAfter: response.headers.get('retry-after') };
+      } catch (error) {
+        outcome = controller.signal.aborted ? { kind: 'timeout' } : { kind: 'network' };
+        init.log.debug(`${spec.name}: attempt ${attempt} failed`, {
+          reason: outcome.kind === 'timeout' ? `no answer within ${attemptTimeoutMs}ms` : describeNetworkError(error),
+        });
+        if (outcome.kind === 'timeout' && attemptTimeoutMs < spec.timeoutMs) {
+          // The deadline, not the call's own timeout, cut this attempt short.
+          throw deadlineError(spec, request, attempt, init.deadline);
+        }
+        response = undefined;
+        const delay = nextRetryDelayMs(spec.retry, attempt, outcome, random(), init.clock.now());
+        if (delay === undefined || delay >= init.deadline.remainingMs()) {
+          throw networkError(spec, request, attempt, outcome, attemptTimeoutMs, error);
+        }
+        await sleep(delay);
+        continue;
+      } finally {
+        clearTimeout(timer);
+      }
+      const delay = nextRetryDelayMs(spec.retry, attempt, outcome, random(), init.clock.now());
+      if (delay === undefined) return response;
+      if (delay >= init.deadline.remainingMs()) {
+        init.log.debug(`${spec.name}: no time left to retry status ${response.status}`);
+        return response;
+      }
+      init.log.debug(`${spec.name}: status ${response.status}, retrying`, { attempt, delayMs: delay });
+      await sleep(delay);
+    }
+  };
+}
+
+function describeNetworkError(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    const cause = (error.cause as { code?: unknown } | undefined)?.code;
+    return [typeof code === 'string' ? code : undefined, typeof cause === 'string' ? cause : undefined, error.message]
+      .filter((p) => p !== undefined)
+      .join(' ');
+  }
+  return String(error);
+}
+
+function networkError(
+  spec: CallSpec,
+  request: HttpRequest,
+  attempts: number,
+  outcome: AttemptOutcome,
+  timeoutMs: number,
+  cause: unknown,
+): ProviderError {
+  const what =
+    outcome.kind === 'timeout' ? `got no answer within ${timeoutMs} ms` : `could not connect (${describeNetworkError(cause)})`;
+  return new ProviderError('ERR_NETWORK', `${spec.name} ${what}`, {
+    host: request.url.host,
+    attempts,
+    cause,
+  });
+}
+
+function deadlineError(spec: CallSpec, request: HttpRequest, attempts: number, deadline: Deadline): ProviderError {
+  return new ProviderError(
+    'ERR_DEADLINE',
+    `gave up after ${Math.round(deadline.budgetMs / 1000)} s (the exec deadline) while waiting for ${spec.name}`,
+    {
+      host: request.url.host,
+      attempts,
+      hint: 'that endpoint hangs or is very slow; check network routes, proxies and security lists from the node',
+    },
+  );
+}

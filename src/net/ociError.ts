@@ -1,0 +1,47 @@
+import type { HttpResponse } from './http.ts';
+import { redact } from '../log.ts';
+
+/** The facts of a failed OCI answer that are safe to show an operator. */
+export interface OciErrorInfo {
+  readonly status: number;
+  /** OCI's `code` (`NotAuthenticated`) or the registry's (`DENIED`). */
+  readonly ociCode?: string;
+  /** OCI's message, redacted and shortened: it is shown in the kubelet log. */
+  readonly message?: string;
+  readonly opcRequestId?: string;
+}
+
+const MAX_MESSAGE_CHARS = 200;
+
+/**
+ * Reads OCI's error shape `{"code","message"}` and the Docker registry shape
+ * `{"errors":[{"code","message"}]}`; a body that is neither (an HTML error page from a proxy) yields
+ * only the status, never the body itself.
+ */
+export function readOciError(response: HttpResponse): OciErrorInfo {
+  const opcRequestId = response.headers.get('opc-request-id') ?? undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(response.body);
+  } catch {
+    return { status: response.status, opcRequestId };
+  }
+  const first = pickErrorObject(parsed);
+  const code = typeof first?.code === 'string' ? first.code : undefined;
+  const message = typeof first?.message === 'string' ? shorten(redact(first.message)) : undefined;
+  return { status: response.status, ociCode: code, message, opcRequestId };
+}
+
+function pickErrorObject(value: unknown): { code?: unknown; message?: unknown } | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const errors = (value as { errors?: unknown }).errors;
+  if (Array.isArray(errors) && typeof errors[0] === 'object' && errors[0] !== null) {
+    return errors[0] as { code?: unknown; message?: unknown };
+  }
+  return value as { code?: unknown; message?: unknown };
+}
+
+function shorten(text: string): string {
+  const oneLine = text.replace(/\s+/g, ' ').trim();
+  return oneLine.length > MAX_MESSAGE_CHARS ? `${oneLine.slice(0, MAX_MESSAGE_CHARS)}…` : oneLine;
+}

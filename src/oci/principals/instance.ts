@@ -1,0 +1,174 @@
+import { ProviderError } from '../../errors.ts';
+import type { Logger } from '../../log.ts';
+import type { HttpClient } from '../../net/http.ts';
+import { readOciError } from '../../net/ociError.ts';
+import { SERVICE_RETRY } from '../../net/retryPolicy.ts';
+import type { Clock, Env } from '../../runtime.ts';
+import type { Identity, IdentityProvider } from '../identity.ts';
+import type { ImdsClient, InstanceCertificates } from '../imds.ts';
+import { decodeJwtClaims, jwtExpiresAtMs, jwtIssuedAtMs } from '../jwt.ts';
+import { generateSessionKeyPair, publicKeySpkiBase64 } from '../keys.ts';
+import { createRegionTable, parseImdsRegionInfo, resolveAuthEndpoint, type RegionInfo } from '../regions.ts';
+import { FEDERATION_HEADERS, signRequest } from '../signer.ts';
+
+/**
+ * Instance principal: the node's IMDS certificates are federated at the auth service
+ * (`POST /v1/x509`, signed with the certificate's key) into a session token for a fresh RSA key.
+ * The token and that key are one `Identity`; OCIR requests are then signed as `ST$<token>`.
+ */
+export const AUTH_URL_OVERRIDE_ENV = 'OCI_SDK_AUTH_CLIENT_REGION_URL';
+/** The auth service answers in well under a second; 10 s is the TS SDK's circuit-breaker timeout. */
+export const FEDERATION_TIMEOUT_MS = 10_000;
+
+export interface InstancePrincipalInit {
+  readonly imds: ImdsClient;
+  readonly http: HttpClient;
+  readonly clock: Clock;
+  readonly env: Env;
+  /** Region metadata beyond the built-in table (regions-config.json, OCI_REGION_METADATA). */
+  readonly regionMetadata: readonly RegionInfo[];
+  readonly log: Logger;
+}
+
+/** Session token, session key and what they were derived from; what a cache stores. */
+export interface FederatedSession extends Identity {
+  readonly tenancyId: string;
+  readonly expiresAtMs: number;
+  readonly issuedAtMs: number;
+}
+
+/** Refresh when `now >= exp - min(5 min, lifetime/2)`: a fixed 5 min would refresh on every call for tokens under 5 min (oracle/nosql-go-sdk#11). */
+export const SESSION_REFRESH_MARGIN_MS = 5 * 60_000;
+
+export function sessionNeedsRefresh(session: { expiresAtMs: number; issuedAtMs: number }, nowMs: number): boolean {
+  const margin = Math.min(SESSION_REFRESH_MARGIN_MS, (session.expiresAtMs - session.issuedAtMs) / 2);
+  return nowMs >= session.expiresAtMs - margin;
+}
+
+/** Federates once: IMDS region and certificates, a fresh session key, the signed POST. */
+export async function federateInstancePrincipal(init: InstancePrincipalInit): Promise<FederatedSession> {
+  const authBase = await authServiceBaseUrl(init);
+  const certificates = await init.imds.certificates();
+  const session = await generateSessionKeyPair();
+  const url = new URL(`${authBase}/v1/x509`);
+  const body = JSON.stringify({
+    certificate: certificates.leaf.raw.toString('base64'),
+    publicKey: publicKeySpkiBase64(session.publicKey),
+    intermediateCertificates: [certificates.intermediate.raw.toString('base64')],
+    fingerprintAlgorithm: 'SHA256',
+    purpose: 'DEFAULT',
+  });
+  const signer = { keyId: federationKeyId(certificates), privateKey: certificates.leafKey };
+  const name = `auth service POST ${url.pathname}`;
+  const response = await init.http({
+    name,
+    timeoutMs: FEDERATION_TIMEOUT_MS,
+    retry: SERVICE_RETRY,
+    request: () => ({
+      method: 'POST',
+      url,
+      body,
+      headers: signRequest(
+        { method: 'POST', url, body, headers: { 'content-type': 'application/json' } },
+        signer,
+        { date: new Date(init.clock.now()), headersToSign: FEDERATION_HEADERS },
+      ),
+    }),
+  });
+  if (response.status !== 200) throw federationError(response, url.host, certificates.tenancyId);
+  const token = readToken(response.body, url.host);
+  const claims = decodeJwtClaims(token, 'ERR_FEDERATION');
+  const expiresAtMs = jwtExpiresAtMs(claims);
+  if (expiresAtMs === undefined) {
+    throw new ProviderError('ERR_FEDERATION', 'the auth service returned a session token without an exp claim', { host: url.host });
+  }
+  const issuedAtMs = jwtIssuedAtMs(claims) ?? init.clock.now();
+  const instanceId = certificates.instanceId ?? (typeof claims.sub === 'string' ? claims.sub : 'unknown');
+  init.log.debug('federated instance principal', { tenancy: certificates.tenancyId, instance: instanceId, expiresAt: new Date(expiresAtMs).toISOString() });
+  return {
+    keyId: `ST$${token}`,
+    privateKey: session.privateKey,
+    principal: `instance:${instanceId}`,
+    tenancyId: certificates.tenancyId,
+    expiresAtMs,
+    issuedAtMs,
+  };
+}
+
+/** `<tenancy>/fed-x509-sha256/<sha256 of the leaf DER>`, lowercase colon hex as Go sends it. */
+export function federationKeyId(certificates: InstanceCertificates): string {
+  return `${certificates.tenancyId}/fed-x509-sha256/${certificates.leaf.fingerprint256.toLowerCase()}`;
+}
+
+async function authServiceBaseUrl(init: InstancePrincipalInit): Promise<string> {
+  const override = init.env[AUTH_URL_OVERRIDE_ENV];
+  if (override !== undefined && override.trim() !== '') return resolveAuthEndpoint('', createRegionTable(init.regionMetadata), { override });
+  const region = await init.imds.region();
+  let table = createRegionTable(init.regionMetadata);
+  if (table.lookup(region) === undefined && !region.includes('.')) {
+    // A region newer than this build: IMDS knows its realm (Go's EnableInstanceMetadataServiceLookup).
+    table = createRegionTable([...init.regionMetadata, parseImdsRegionInfo(await init.imds.regionInfo())]);
+  }
+  return resolveAuthEndpoint(region, table);
+}
+
+function readToken(body: string, host: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    parsed = undefined;
+  }
+  const token = (parsed as { token?: unknown } | undefined)?.token;
+  if (typeof token !== 'string' || token === '') {
+    throw new ProviderError('ERR_FEDERATION', 'the auth service answered 200 without a token', { host });
+  }
+  return token;
+}
+
+function federationError(response: Parameters<typeof readOciError>[0], host: string, tenancyId: string): ProviderError {
+  const info = readOciError(response);
+  const said = info.message !== undefined ? `: ${info.message}` : '';
+  return new ProviderError('ERR_FEDERATION', `the auth service refused instance-principal federation for tenancy ${tenancyId}${said}`, {
+    host,
+    status: info.status,
+    ociCode: info.ociCode,
+    opcRequestId: info.opcRequestId,
+    hint: federationHint(info.status),
+  });
+}
+
+function federationHint(status: number): string {
+  if (status === 401) {
+    return 'the node clock must be within 5 minutes of OCI (chrony), and the IMDS instance certificate must be valid; a certificate rotating mid-request clears on the next pull';
+  }
+  if (status === 429) return 'the auth service is throttling this node; a shared credential cache keeps federations rare';
+  if (status >= 500) return 'the OCI auth service is failing; see the OCI status page and retry';
+  return 'OCI rejected the federation request; open a support ticket with the opc-request-id';
+}
+
+/**
+ * The instance principal as an `IdentityProvider`: federates on first use, then reuses the session
+ * until it nears expiry. Concurrent callers in this process share one federation.
+ */
+export function fromInstancePrincipal(init: InstancePrincipalInit): IdentityProvider {
+  let current: FederatedSession | undefined;
+  let pending: Promise<FederatedSession> | undefined;
+  return async (request) => {
+    if (request?.forceRefresh !== true && current !== undefined && !sessionNeedsRefresh(current, init.clock.now())) {
+      return current;
+    }
+    pending ??= federateInstancePrincipal(init).finally(() => {
+      pending = undefined;
+    });
+    const fresh = await pending;
+    if (current !== undefined && fresh.tenancyId !== current.tenancyId) {
+      // Every SDK fails hard here: a node does not change tenancy, so this is a misrouted IMDS.
+      throw new ProviderError('ERR_INSTANCE_CERTIFICATE', `unexpected change of tenancy from ${current.tenancyId} to ${fresh.tenancyId}`, {
+        hint: 'the instance certificate now names another tenancy; check OCI_METADATA_BASE_URL and IMDS',
+      });
+    }
+    current = fresh;
+    return fresh;
+  };
+}

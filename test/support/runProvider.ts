@@ -1,0 +1,68 @@
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+
+/**
+ * Runs the provider as the kubelet does: a fresh process, the request on stdin then EOF, stdout and
+ * stderr captured apart, a minimal environment (no HOME, a bare PATH, as under systemd).
+ * `PROVIDER_BIN` names the executable under test (the shipped binary in CI); otherwise the source runs under Bun.
+ */
+export interface ProviderRun {
+  readonly status: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface RunOptions {
+  readonly args?: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+  /** Bytes for stdin; undefined closes stdin at once. */
+  readonly stdin?: string | Uint8Array;
+  readonly cwd?: string;
+  /** Kill after this long (like the kubelet's 60 s). */
+  readonly killAfterMs?: number;
+}
+
+const ROOT = resolve(import.meta.dir, '../..');
+
+export function providerCommand(): { command: string; prefix: string[] } {
+  const bin = process.env.PROVIDER_BIN;
+  if (bin !== undefined && bin !== '') return { command: resolve(ROOT, bin), prefix: [] };
+  return { command: process.execPath, prefix: [resolve(ROOT, 'src/main.ts')] };
+}
+
+export function runProvider(options: RunOptions = {}): Promise<ProviderRun> {
+  const { command, prefix } = providerCommand();
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(command, [...prefix, ...(options.args ?? [])], {
+      env: { PATH: '/usr/local/bin:/usr/bin:/bin', ...options.env },
+      cwd: options.cwd,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    child.on('error', reject);
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.killAfterMs ?? 60_000);
+    child.on('close', (status, signal) => {
+      clearTimeout(timer);
+      resolvePromise({
+        status,
+        signal,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      });
+    });
+    child.stdin.on('error', () => {
+      // The provider may exit before reading all of a huge stdin; that is a valid outcome to assert on.
+    });
+    if (options.stdin !== undefined) child.stdin.end(options.stdin);
+    else child.stdin.end();
+  });
+}
+
+/** A request as the kubelet writes it: compact JSON and a trailing newline. */
+export function kubeletRequest(image: string, apiVersion = 'credentialprovider.kubelet.k8s.io/v1', extra: Record<string, unknown> = {}): string {
+  return `${JSON.stringify({ kind: 'CredentialProviderRequest', apiVersion, image, ...extra })}\n`;
+}

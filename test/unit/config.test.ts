@@ -1,0 +1,136 @@
+import { describe, expect, test } from 'bun:test';
+import { loadSettings, settingsFromEnv, settingsFromYaml } from '../../src/config/load.ts';
+import { DEFAULT_SETTINGS } from '../../src/config/settings.ts';
+import { ProviderError } from '../../src/errors.ts';
+
+function configError(fn: () => unknown): ProviderError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ProviderError);
+    expect((error as ProviderError).code).toBe('ERR_CONFIG_INVALID');
+    return error as ProviderError;
+  }
+  throw new Error('expected a config error');
+}
+
+describe('defaults are the original plugin’s', () => {
+  test('empty environment', () => {
+    expect(settingsFromEnv({})).toEqual(DEFAULT_SETTINGS);
+    expect(DEFAULT_SETTINGS).toMatchObject({
+      registryProtocol: 'https',
+      registryTokenPath: '/20180419/docker/token',
+      ocirAuthMethod: 'INSTANCE_PRINCIPAL',
+      defaultUser: 'BEARER_TOKEN',
+    });
+  });
+  test('empty YAML file and empty env values', () => {
+    expect(settingsFromYaml('', 'c.yaml')).toEqual(DEFAULT_SETTINGS);
+    expect(settingsFromEnv({ REGISTRY_PROTOCOL: '', OCIR_AUTH_METHOD: '  ' })).toEqual(DEFAULT_SETTINGS);
+  });
+});
+
+describe('environment', () => {
+  test('every setting', () => {
+    const s = settingsFromEnv({
+      REGISTRY_TOKEN_PATH: '/custom/token',
+      DEFAULT_USER: 'someone',
+      REGISTRY_PROTOCOL: 'HTTP',
+      OCIR_AUTH_METHOD: 'user_principal',
+      TOKEN_VALIDATION: 'enabled',
+      REGISTRY_HOSTS: 'registry.example.com, 127.0.0.1:5000',
+      REALM_DOMAINS: 'Example-Sovereign.com',
+      EXEC_TIMEOUT: '45s',
+      LOG_LEVEL: 'DEBUG',
+      LOG_FILE: '/var/log/cpo.log',
+    });
+    expect(s).toEqual({
+      registryTokenPath: '/custom/token',
+      defaultUser: 'someone',
+      registryProtocol: 'http',
+      ocirAuthMethod: 'USER_PRINCIPAL',
+      tokenValidation: true,
+      registryHosts: ['registry.example.com', '127.0.0.1:5000'],
+      realmDomains: ['example-sovereign.com'],
+      execTimeoutMs: 45_000,
+      logLevel: 'debug',
+      logFile: '/var/log/cpo.log',
+    });
+  });
+  const bad: [Record<string, string>, string][] = [
+    [{ REGISTRY_PROTOCOL: 'ftp' }, 'REGISTRY_PROTOCOL'],
+    [{ OCIR_AUTH_METHOD: 'API_KEY' }, 'OCIR_AUTH_METHOD'],
+    [{ TOKEN_VALIDATION: 'maybe' }, 'TOKEN_VALIDATION'],
+    [{ REGISTRY_TOKEN_PATH: 'no-slash' }, 'REGISTRY_TOKEN_PATH'],
+    [{ REGISTRY_HOSTS: 'https://registry.example.com' }, 'REGISTRY_HOSTS'],
+    [{ REGISTRY_HOSTS: 'registry.example.com/*' }, 'REGISTRY_HOSTS'],
+    [{ REALM_DOMAINS: 'not a domain' }, 'REALM_DOMAINS'],
+    [{ EXEC_TIMEOUT: '90s' }, 'EXEC_TIMEOUT'],
+    [{ EXEC_TIMEOUT: '1d' }, 'EXEC_TIMEOUT'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ LOG_FILE: 'relative.log' }, 'LOG_FILE'],
+    [{ DEFAULT_USER: 'a b' }, 'DEFAULT_USER'],
+  ];
+  for (const [env, key] of bad) {
+    test(`invalid ${key}=${Object.values(env)[0]} names the variable`, () => {
+      const error = configError(() => settingsFromEnv(env));
+      expect(error.message).toStartWith(key);
+      expect(error.details.key).toBe(key);
+    });
+  }
+});
+
+describe('YAML', () => {
+  test('the original keys plus ours, with YAML types', () => {
+    const s = settingsFromYaml(
+      'registryTokenPath: /20180419/docker/token\ndefaultUser: BEARER_TOKEN\nregistryProtocol: https\nocirAuthMethod: INSTANCE_PRINCIPAL\ntokenValidation: true\nregistryHosts:\n  - "*.corp.example"\nexecTimeout: 30\n',
+      'c.yaml',
+    );
+    expect(s.tokenValidation).toBe(true);
+    expect(s.registryHosts).toEqual(['*.corp.example']);
+    expect(s.execTimeoutMs).toBe(30_000);
+  });
+  test('tokenValidation: enabled, as the original documents it', () => {
+    expect(settingsFromYaml('tokenValidation: enabled', 'c.yaml').tokenValidation).toBe(true);
+  });
+  const bad: [string, string][] = [
+    ['registryProtocl: https', 'registryProtocl'],
+    ['registryProtocol: [https]', 'registryProtocol'],
+    ['tokenValidation: 3', 'tokenValidation'],
+    ['registryHosts: 5', 'registryHosts'],
+    ['registryHosts: [1, 2]', 'registryHosts'],
+    ['ocirAuthMethod: true', 'ocirAuthMethod'],
+  ];
+  for (const [yaml, key] of bad) {
+    test(`${yaml} names ${key}`, () => {
+      const error = configError(() => settingsFromYaml(yaml, '/etc/cpo.yaml'));
+      expect(error.message).toContain(key);
+      expect(error.message).toContain('/etc/cpo.yaml');
+    });
+  }
+  test('not a mapping, invalid YAML, duplicate keys', () => {
+    expect(configError(() => settingsFromYaml('- a\n- b', 'c.yaml')).message).toContain('mapping');
+    expect(configError(() => settingsFromYaml('a: [', 'c.yaml')).message).toContain('not valid YAML');
+    expect(configError(() => settingsFromYaml('defaultUser: a\ndefaultUser: b', 'c.yaml')).message).toContain('not valid YAML');
+  });
+});
+
+test('-config wins over the environment, as in the original', async () => {
+  const settings = await loadSettings({
+    configPath: '/c.yaml',
+    env: { REGISTRY_PROTOCOL: 'http' },
+    files: { readText: async () => 'defaultUser: fromyaml' },
+  });
+  expect(settings.registryProtocol).toBe('https');
+  expect(settings.defaultUser).toBe('fromyaml');
+});
+
+test('a missing -config file names the path', async () => {
+  const error = await loadSettings({
+    configPath: '/nope.yaml',
+    env: {},
+    files: { readText: () => Promise.reject(Object.assign(new Error('x'), { code: 'ENOENT' })) },
+  }).catch((e: unknown) => e as ProviderError);
+  expect(error.code).toBe('ERR_CONFIG_INVALID');
+  expect(error.message).toContain('/nope.yaml (ENOENT)');
+});
