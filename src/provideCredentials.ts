@@ -91,6 +91,6 @@ async function dockerTokenWithOneRefresh(registry: string, ctx: ProviderContext)
   } catch (error) {
     if (!(error instanceof DockerTokenRefused) || error.info.status !== 401 || identity.expiresAtMs === undefined) throw error;
     ctx.log.info('OCIR refused the session token; federating again once', { host: registry });
-    return await request(await ctx.identity({ forceRefresh: true }));
+    return request(await ctx.identity({ forceRefresh: true }));
   }
 }

@@ -91,7 +91,7 @@ async function createContext(io: CliIo, settings: Settings, log: Logger): Promis
   const regionMetadata = await readRegionMetadata(io);
   const identity: IdentityProvider =
     settings.ocirAuthMethod === 'USER_PRINCIPAL'
-      ? fromApiKeyProfile({ env: io.env, files: io.files, homeDir: io.homeDir })
+      ? fromApiKeyProfile({ env: io.env, files: io.files, homeDir: io.homeDir, clock: io.clock })
       : fromInstancePrincipal({
           imds: createImdsClient({ http, env: io.env }),
           http,

@@ -186,5 +186,6 @@ function describe(value: unknown): string {
   if (Array.isArray(value)) return 'a list';
   if (value === null) return 'null';
   if (typeof value === 'string') return `"${value}"`;
-  return typeof value === 'object' ? 'a mapping' : `${typeof value} ${String(value)}`;
+  if (typeof value === 'object') return 'a mapping';
+  return `${typeof value} ${JSON.stringify(value) ?? ""}`.trim();
 }

@@ -9,37 +9,96 @@
  * - each label pair must satisfy Go `filepath.Match` (case-sensitive; malformed means no match).
  */
 
-interface SchemelessUrl {
+/** A pattern or image as the kubelet sees it after `url.Parse("https://" + s)`. */
+export interface SchemelessUrl {
+  /** Go's `url.Host`: percent-decoded, with the port (`reg.io:5000`). */
+  readonly host: string;
+  /** The host split on `.` after `net.SplitHostPort` (the whole host when that fails). */
   readonly labels: readonly string[];
+  /** The port, or `''` when there is none or `net.SplitHostPort` fails. */
   readonly port: string;
+  /** Go's `url.Path`: percent-decoded, `''` when absent. */
   readonly path: string;
 }
 
-/** Parses `host[:port][/path]` like Go's `url.Parse("https://" + s)`; undefined when Go would fail. */
+/**
+ * Parses `host[:port][/path]` like Go's `url.Parse("https://" + s)` followed by the kubelet's
+ * `SplitURL`; undefined when Go would fail (the kubelet then treats the pair as "no match" and
+ * drops such an `auth` key). IPv6 literals (`[::1]`) are refused: no OCIR host is one.
+ */
 export function parseSchemelessUrl(value: string): SchemelessUrl | undefined {
-  // Go's url.Parse rejects control characters and spaces anywhere in the URL.
-  if (/[\u0000-\u0020\u007f]/.test(value)) return undefined;
-  const end = value.search(/[?#]/);
-  const withoutQuery = end === -1 ? value : value.slice(0, end);
-  const slash = withoutQuery.indexOf('/');
-  let authority = slash === -1 ? withoutQuery : withoutQuery.slice(0, slash);
-  const path = slash === -1 ? '' : withoutQuery.slice(slash);
+  // Go's url.Parse rejects ASCII control characters anywhere; a space fails only in the host.
+  if (/[\u0000-\u001f\u007f]/.test(value)) return undefined;
+  // The fragment is cut first and only its escapes are checked; the query is cut unchecked.
+  const hash = value.indexOf('#');
+  if (hash !== -1 && percentDecode(value.slice(hash + 1)) === undefined) return undefined;
+  const beforeFragment = hash === -1 ? value : value.slice(0, hash);
+  const question = beforeFragment.indexOf('?');
+  const rest = question === -1 ? beforeFragment : beforeFragment.slice(0, question);
+  const slash = rest.indexOf('/');
+  let authority = slash === -1 ? rest : rest.slice(0, slash);
+  const path = percentDecode(slash === -1 ? '' : rest.slice(slash));
+  if (path === undefined) return undefined;
   const at = authority.lastIndexOf('@');
-  if (at !== -1) authority = authority.slice(at + 1);
-  if (authority.startsWith('[')) return undefined; // IPv6 literals: no OCIR host is one
-  let host = authority;
-  let port = '';
-  const colon = authority.lastIndexOf(':');
-  if (colon !== -1) {
-    port = authority.slice(colon + 1);
-    host = authority.slice(0, colon);
-    // Go validates the port as digits only; anything else is a parse error.
-    if (!/^[0-9]*$/.test(port)) return undefined;
-    // net.SplitHostPort fails on "a:b:c"; the kubelet then keeps the whole host and no port.
-    if (host.includes(':')) return { labels: authority.split('.'), port: '', path };
+  if (at !== -1) {
+    const userinfo = authority.slice(0, at);
+    if (!/^[A-Za-z0-9\-._:~!$&'()*+,;=%@]*$/.test(userinfo) || percentDecode(userinfo) === undefined) return undefined;
+    authority = authority.slice(at + 1);
   }
-  if (/%(?![0-9A-Fa-f]{2})/.test(host) || /%(?![0-9A-Fa-f]{2})/.test(path)) return undefined;
-  return { labels: host.split('.'), port, path };
+  if (authority.startsWith('[')) return undefined;
+  const colon = authority.lastIndexOf(':');
+  // Go validates the port as digits only (possibly none); anything else is a parse error.
+  if (colon !== -1 && !/^[0-9]*$/.test(authority.slice(colon + 1))) return undefined;
+  const host = decodeHost(authority);
+  if (host === undefined) return undefined;
+  const { hostname, port } = splitHostPort(host);
+  return { host, labels: hostname.split('.'), port, path };
+}
+
+/**
+ * Go's `unescape(s, encodeHost)`: ASCII that a host may not hold unescaped (space, `\\`, `^`,
+ * backtick, `{`, `|`, `}`) is an error, and `%XX` may only encode non-ASCII bytes (or be `%25`).
+ */
+function decodeHost(authority: string): string | undefined {
+  if (/[ \\^`{|}]/.test(authority)) return undefined;
+  for (let i = authority.indexOf('%'); i !== -1; i = authority.indexOf('%', i + 1)) {
+    const escape = authority.slice(i, i + 3);
+    if (!/^%[0-9A-Fa-f]{2}$/.test(escape)) return undefined;
+    if (parseInt(escape.charAt(1), 16) < 8 && escape !== '%25') return undefined;
+  }
+  return percentDecode(authority);
+}
+
+/**
+ * `net.SplitHostPort` as the kubelet's `SplitURL` uses it: on any error (no colon, a second colon,
+ * a bracket) the whole host is kept and the port is empty.
+ */
+function splitHostPort(host: string): { hostname: string; port: string } {
+  const colon = host.lastIndexOf(':');
+  if (colon === -1) return { hostname: host, port: '' };
+  const hostname = host.slice(0, colon);
+  if (hostname.includes(':') || /[[\]]/.test(host)) return { hostname: host, port: '' };
+  return { hostname, port: host.slice(colon + 1) };
+}
+
+/** Decodes `%XX` escapes as UTF-8 bytes; undefined for a malformed escape, as Go's `unescape`. */
+function percentDecode(text: string): string | undefined {
+  if (!text.includes('%')) return text;
+  if (/%(?![0-9A-Fa-f]{2})/.test(text)) return undefined;
+  const bytes: number[] = [];
+  const encoder = new TextEncoder();
+  for (let i = 0; i < text.length; ) {
+    if (text[i] === '%') {
+      bytes.push(parseInt(text.slice(i + 1, i + 3), 16));
+      i += 3;
+    } else {
+      const char = String.fromCodePoint(text.codePointAt(i) ?? 0);
+      bytes.push(...encoder.encode(char));
+      i += char.length;
+    }
+  }
+  // Go keeps undecodable bytes as they are; they can only come from a pattern nobody writes.
+  return new TextDecoder().decode(new Uint8Array(bytes));
 }
 
 /** True when `pattern` (a matchImages entry or auth key without scheme) matches `target`. */

@@ -41,18 +41,12 @@ export const fetchTransport: Transport = async (request, signal) => {
 
 async function readCapped(response: Response): Promise<string> {
   if (response.body === null) return '';
-  const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_RESPONSE_BYTES) {
-      await reader.cancel();
-      break;
-    }
-    chunks.push(value);
+  for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > MAX_RESPONSE_BYTES) break; // leaving the loop cancels the stream
+    chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');
 }

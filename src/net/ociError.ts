@@ -38,7 +38,7 @@ function pickErrorObject(value: unknown): { code?: unknown; message?: unknown } 
   if (Array.isArray(errors) && typeof errors[0] === 'object' && errors[0] !== null) {
     return errors[0] as { code?: unknown; message?: unknown };
   }
-  return value as { code?: unknown; message?: unknown };
+  return value;
 }
 
 function shorten(text: string): string {

@@ -119,7 +119,7 @@ test('-config wins over the environment, as in the original', async () => {
   const settings = await loadSettings({
     configPath: '/c.yaml',
     env: { REGISTRY_PROTOCOL: 'http' },
-    files: { readText: async () => 'defaultUser: fromyaml' },
+    files: { readText: () => Promise.resolve('defaultUser: fromyaml') },
   });
   expect(settings.registryProtocol).toBe('https');
   expect(settings.defaultUser).toBe('fromyaml');
@@ -130,7 +130,11 @@ test('a missing -config file names the path', async () => {
     configPath: '/nope.yaml',
     env: {},
     files: { readText: () => Promise.reject(Object.assign(new Error('x'), { code: 'ENOENT' })) },
-  }).catch((e: unknown) => e as ProviderError);
+  }).then(
+    () => undefined,
+    (e: unknown) => e as ProviderError,
+  );
+  if (error === undefined) throw new Error('expected an error');
   expect(error.code).toBe('ERR_CONFIG_INVALID');
   expect(error.message).toContain('/nope.yaml (ENOENT)');
 });

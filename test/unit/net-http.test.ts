@@ -39,8 +39,9 @@ function client(budgetMs = 10_000) {
     deadline: createDeadline(systemClock, budgetMs),
     clock: systemClock,
     log: silentLogger,
-    sleep: async (ms) => {
+    sleep: (ms) => {
       sleeps.push(ms);
+      return Promise.resolve();
     },
     random: () => 0.5,
   });

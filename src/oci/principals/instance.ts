@@ -102,7 +102,7 @@ export function federationKeyId(certificates: InstanceCertificates): string {
 
 async function authServiceBaseUrl(init: InstancePrincipalInit): Promise<string> {
   const override = init.env[AUTH_URL_OVERRIDE_ENV];
-  if (override !== undefined && override.trim() !== '') return resolveAuthEndpoint('', createRegionTable(init.regionMetadata), { override });
+  if (override !== undefined && override.trim() !== '') return resolveAuthEndpoint('', createRegionTable(init.regionMetadata), { override, overrideName: AUTH_URL_OVERRIDE_ENV });
   const region = await init.imds.region();
   let table = createRegionTable(init.regionMetadata);
   if (table.lookup(region) === undefined && !region.includes('.')) {

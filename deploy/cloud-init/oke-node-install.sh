@@ -1,0 +1,317 @@
+#!/usr/bin/env bash
+# Installs credential-provider-oke on an OKE worker node and starts the node with it.
+#
+# Use it as (or from) the node pool's cloud-init user data, in place of OKE's default
+#   curl ... oke_init_script | base64 --decode >/var/run/oke-init.sh; bash /var/run/oke-init.sh
+# It:
+#   1. picks the executable for this CPU (uname -m: x86_64 -> amd64, aarch64 -> arm64);
+#   2. takes it, the kubelet config and SHA256SUMS from CREDENTIAL_PROVIDER_URL_BASE (a release, or
+#      an Object Storage pre-authenticated request ending in /o/) or from CREDENTIAL_PROVIDER_SOURCE_DIR
+#      (offline: baked into the image or copied beforehand);
+#   3. refuses anything whose SHA-256 is not the one in SHA256SUMS;
+#   4. installs both atomically (temporary file in the same folder, then rename);
+#   5. runs OKE's /var/run/oke-init.sh with the two kubelet flags added to --kubelet-extra-args,
+#      keeping the operator's own arguments;
+#   6. checks the running kubelet's command line for both flags, and fails loudly if one is missing:
+#      otherwise pulls silently go anonymous (oracle-devrel/oke-credential-provider-for-ocir#6).
+#
+# Arguments are passed on to oke-init.sh; a --kubelet-extra-args among them is merged with ours.
+# Settings (environment variables). Every *_DIR/*_FILE/*_SCRIPT value is a path on the node;
+# ROOT is put in front of each when this script touches the file system (tests use a fake root),
+# never in the flags given to the kubelet.
+#   CREDENTIAL_PROVIDER_URL_BASE    https://.../<version>   (online), or
+#   CREDENTIAL_PROVIDER_SOURCE_DIR  /opt/credential-provider-oke  (offline); exactly one of the two
+#   CREDENTIAL_PROVIDER_CONFIG_FILE your own kubelet CredentialProviderConfig to install instead of
+#                                   the released credential-provider-config.yaml (not checksummed:
+#                                   it comes from your own user data)
+#   CREDENTIAL_PROVIDER_BIN_DIR     default /etc/kubernetes/credential-provider/bin
+#   CREDENTIAL_PROVIDER_CONFIG      default /etc/kubernetes/credential-provider/config.yaml
+#   KUBELET_EXTRA_ARGS              more kubelet flags for oke-init.sh
+#   OKE_INIT_SCRIPT                 default /var/run/oke-init.sh (fetched from IMDS when absent)
+#   OKE_INIT_URL                    default http://169.254.169.254/opc/v2/instance/metadata/oke_init_script
+#   RUN_OKE_INIT                    default true; false when something else starts the kubelet
+#   VERIFY_KUBELET_FLAGS            default: same as RUN_OKE_INIT
+#   KUBELET_WAIT_SECONDS            default 300: how long to wait for a kubelet with both flags
+#   KUBELET_POLL_SECONDS            default 5
+#   PROC_DIR                        default /proc
+#   ROOT                            default empty (the real root)
+set -euo pipefail
+umask 022
+
+readonly NAME=credential-provider-oke
+readonly RELEASED_CONFIG_NAME=credential-provider-config.yaml
+readonly CONFIG_FLAG=--image-credential-provider-config
+readonly BIN_DIR_FLAG=--image-credential-provider-bin-dir
+
+ROOT="${ROOT:-}"
+URL_BASE="${CREDENTIAL_PROVIDER_URL_BASE:-}"
+SOURCE_DIR="${CREDENTIAL_PROVIDER_SOURCE_DIR:-}"
+OWN_CONFIG_FILE="${CREDENTIAL_PROVIDER_CONFIG_FILE:-}"
+BIN_DIR="${CREDENTIAL_PROVIDER_BIN_DIR:-/etc/kubernetes/credential-provider/bin}"
+CONFIG_FILE="${CREDENTIAL_PROVIDER_CONFIG:-/etc/kubernetes/credential-provider/config.yaml}"
+OKE_INIT_SCRIPT="${OKE_INIT_SCRIPT:-/var/run/oke-init.sh}"
+OKE_INIT_URL="${OKE_INIT_URL:-http://169.254.169.254/opc/v2/instance/metadata/oke_init_script}"
+RUN_OKE_INIT="${RUN_OKE_INIT:-true}"
+VERIFY_KUBELET_FLAGS="${VERIFY_KUBELET_FLAGS:-$RUN_OKE_INIT}"
+KUBELET_WAIT_SECONDS="${KUBELET_WAIT_SECONDS:-300}"
+KUBELET_POLL_SECONDS="${KUBELET_POLL_SECONDS:-5}"
+PROC_DIR="${PROC_DIR:-/proc}"
+
+log() { printf '%s install: %s\n' "$NAME" "$*" >&2; }
+die() {
+  printf '%s install: ERROR: %s\n' "$NAME" "$*" >&2
+  exit 1
+}
+
+# is_true NAME: whether the setting NAME is true; dies naming it when it is neither true nor false.
+is_true() {
+  case "${!1}" in
+    true | yes | 1) return 0 ;;
+    false | no | 0) return 1 ;;
+    *) die "$1 must be true or false, not '${!1}'" ;;
+  esac
+}
+
+STAGING=""
+cleanup() {
+  if [[ -n "$STAGING" ]]; then rm -rf -- "$STAGING"; fi
+}
+trap cleanup EXIT
+
+# amd64/arm64 are the release asset suffixes; anything else has no executable, so stop here rather
+# than install a binary the CPU cannot run.
+detect_arch() {
+  local machine
+  machine="$(uname -m)"
+  case "$machine" in
+    x86_64 | amd64) echo amd64 ;;
+    aarch64 | arm64) echo arm64 ;;
+    *) die "unsupported CPU architecture '$machine' (uname -m); $NAME is built for x86_64 and aarch64" ;;
+  esac
+}
+
+# Copies or downloads one release file into the staging folder.
+fetch() {
+  local name="$1"
+  if [[ -n "$SOURCE_DIR" ]]; then
+    [[ -f "$ROOT$SOURCE_DIR/$name" ]] || die "$SOURCE_DIR/$name does not exist (CREDENTIAL_PROVIDER_SOURCE_DIR)"
+    cp -- "$ROOT$SOURCE_DIR/$name" "$STAGING/$name"
+  else
+    command -v curl >/dev/null || die "curl is needed to download from CREDENTIAL_PROVIDER_URL_BASE"
+    # --retry-all-errors is not in every curl on OKE images; these retries cover the usual
+    # "network not up yet" moments of early boot.
+    curl --fail --silent --show-error --location --retry 5 --retry-delay 2 --retry-connrefused \
+      --connect-timeout 10 --max-time 300 --output "$STAGING/$name" "${URL_BASE%/}/$name" ||
+      die "could not download ${URL_BASE%/}/$name"
+  fi
+}
+
+# The expected SHA-256 of one file according to SHA256SUMS (sha256sum format, text or binary mode).
+expected_sha256() {
+  local name="$1" sum file
+  while read -r sum file; do
+    if [[ "$file" == "$name" || "$file" == "*$name" ]]; then
+      printf '%s\n' "$sum"
+      return 0
+    fi
+  done <"$STAGING/SHA256SUMS"
+  return 1
+}
+
+verify() {
+  local name="$1" expected actual
+  expected="$(expected_sha256 "$name")" || die "SHA256SUMS has no entry for $name; refusing to install it"
+  actual="$(sha256sum -- "$STAGING/$name")"
+  actual="${actual%% *}"
+  [[ "$actual" == "$expected" ]] ||
+    die "SHA-256 mismatch for $name: expected $expected, got $actual; refusing to install it"
+  log "verified $name ($actual)"
+}
+
+# Temporary file in the destination folder, then rename: the kubelet (which may exec the provider at
+# any moment on a re-run) sees the old file or the new one, never a partial one.
+install_atomically() {
+  local source="$1" destination="$2" mode="$3" tmp
+  mkdir -p -- "$(dirname -- "$destination")"
+  tmp="$(mktemp -- "$(dirname -- "$destination")/.$NAME.XXXXXX")"
+  if ! { cp -- "$source" "$tmp" && chmod "$mode" "$tmp" && mv -f -- "$tmp" "$destination"; }; then
+    rm -f -- "$tmp"
+    die "could not install $destination"
+  fi
+}
+
+install_files() {
+  local arch="$1" binary="$NAME-linux-$1"
+  [[ -n "$URL_BASE" || -n "$SOURCE_DIR" ]] ||
+    die "set CREDENTIAL_PROVIDER_URL_BASE (download) or CREDENTIAL_PROVIDER_SOURCE_DIR (local files)"
+  [[ -z "$URL_BASE" || -z "$SOURCE_DIR" ]] ||
+    die "set only one of CREDENTIAL_PROVIDER_URL_BASE and CREDENTIAL_PROVIDER_SOURCE_DIR"
+  STAGING="$(mktemp -d "${TMPDIR:-/tmp}/$NAME.XXXXXX")"
+
+  fetch SHA256SUMS
+  fetch "$binary"
+  verify "$binary"
+  local config_source
+  if [[ -n "$OWN_CONFIG_FILE" ]]; then
+    [[ -f "$ROOT$OWN_CONFIG_FILE" ]] || die "$OWN_CONFIG_FILE does not exist (CREDENTIAL_PROVIDER_CONFIG_FILE)"
+    config_source="$ROOT$OWN_CONFIG_FILE"
+  else
+    fetch "$RELEASED_CONFIG_NAME"
+    verify "$RELEASED_CONFIG_NAME"
+    config_source="$STAGING/$RELEASED_CONFIG_NAME"
+  fi
+
+  # Everything is verified; only now touch the node's folders.
+  install_atomically "$STAGING/$binary" "$ROOT$BIN_DIR/$NAME" 0755
+  install_atomically "$config_source" "$ROOT$CONFIG_FILE" 0644
+  log "installed $BIN_DIR/$NAME and $CONFIG_FILE"
+  # Catches a binary this node cannot run (wrong CPU, missing loader) now, not at the first pull.
+  local version
+  version="$("$ROOT$BIN_DIR/$NAME" --version 2>&1)" || die "$BIN_DIR/$NAME does not run on this node: $version"
+  log "runs: $version"
+}
+
+ensure_oke_init() {
+  [[ -f "$ROOT$OKE_INIT_SCRIPT" ]] && return 0
+  log "fetching $OKE_INIT_SCRIPT from $OKE_INIT_URL"
+  local tmp
+  mkdir -p -- "$(dirname -- "$ROOT$OKE_INIT_SCRIPT")"
+  tmp="$(mktemp -- "$ROOT$OKE_INIT_SCRIPT.XXXXXX")"
+  if ! curl --fail --silent --show-error --location --retry 10 --retry-delay 2 --retry-connrefused \
+    -H 'Authorization: Bearer Oracle' "$OKE_INIT_URL" | base64 --decode >"$tmp"; then
+    rm -f -- "$tmp"
+    die "could not fetch the OKE init script from $OKE_INIT_URL"
+  fi
+  mv -f -- "$tmp" "$ROOT$OKE_INIT_SCRIPT"
+}
+
+# Splits the script's arguments into those for oke-init.sh and the kubelet extra args (the
+# operator's, then ours), before anything is installed, so a bad combination changes nothing.
+OKE_INIT_ARGS=()
+KUBELET_ARGS=""
+prepare_oke_init_args() {
+  local extra="${KUBELET_EXTRA_ARGS:-}"
+  while (($# > 0)); do
+    case "$1" in
+      --kubelet-extra-args)
+        (($# >= 2)) || die "--kubelet-extra-args needs a value"
+        extra="${extra:+$extra }$2"
+        shift 2
+        ;;
+      --kubelet-extra-args=*)
+        extra="${extra:+$extra }${1#--kubelet-extra-args=}"
+        shift
+        ;;
+      *)
+        OKE_INIT_ARGS+=("$1")
+        shift
+        ;;
+    esac
+  done
+  # Two values for one flag: the kubelet would silently take the last; make the operator choose.
+  case " $extra" in
+    *" $CONFIG_FLAG"* | *" $BIN_DIR_FLAG"*)
+      die "the kubelet extra args already set $CONFIG_FLAG or $BIN_DIR_FLAG; remove them, this script sets both"
+      ;;
+  esac
+  KUBELET_ARGS="${extra:+$extra }$BIN_DIR_FLAG=$BIN_DIR $CONFIG_FLAG=$CONFIG_FILE"
+}
+
+# Runs oke-init.sh with the operator's arguments and one --kubelet-extra-args holding theirs and
+# ours. The flag and its value go as two words: `--kubelet-extra-args="..."` was the form in the
+# original plugin's issue #6, where the kubelet came up without the flags.
+run_oke_init() {
+  ensure_oke_init
+  log "running bash $OKE_INIT_SCRIPT ${OKE_INIT_ARGS[*]:+${OKE_INIT_ARGS[*]} }--kubelet-extra-args \"$KUBELET_ARGS\""
+  bash "$ROOT$OKE_INIT_SCRIPT" ${OKE_INIT_ARGS[@]+"${OKE_INIT_ARGS[@]}"} --kubelet-extra-args "$KUBELET_ARGS" ||
+    die "$OKE_INIT_SCRIPT failed (exit $?)"
+}
+
+# Prints why the kubelet with command line file $1 lacks our flags, or nothing when it has both.
+# Accepts `--flag=value` and `--flag value`, as the kubelet's flag parser does.
+missing_flags() {
+  local cmdline="$1" arg previous="" bin_dir_seen="" config_seen=""
+  # /proc/<pid>/cmdline is argv, each argument NUL-terminated.
+  while IFS= read -r -d '' arg || [[ -n "$arg" ]]; do
+    case "$previous" in
+      "$BIN_DIR_FLAG") bin_dir_seen="$arg" ;;
+      "$CONFIG_FLAG") config_seen="$arg" ;;
+    esac
+    case "$arg" in
+      "$BIN_DIR_FLAG="*) bin_dir_seen="${arg#*=}" ;;
+      "$CONFIG_FLAG="*) config_seen="${arg#*=}" ;;
+    esac
+    previous="$arg"
+  done <"$cmdline"
+  # A trailing slash is the same folder to the kubelet.
+  if [[ -z "$bin_dir_seen" ]]; then
+    echo "$BIN_DIR_FLAG is missing"
+  elif [[ "${bin_dir_seen%/}" != "${BIN_DIR%/}" ]]; then
+    echo "$BIN_DIR_FLAG is '$bin_dir_seen', not '$BIN_DIR'"
+  fi
+  if [[ -z "$config_seen" ]]; then
+    echo "$CONFIG_FLAG is missing"
+  elif [[ "$config_seen" != "$CONFIG_FILE" ]]; then
+    echo "$CONFIG_FLAG is '$config_seen', not '$CONFIG_FILE'"
+  fi
+}
+
+# Command-line files of running processes whose program is named kubelet.
+kubelet_cmdlines() {
+  local cmdline argv0
+  for cmdline in "$ROOT$PROC_DIR"/[0-9]*/cmdline; do
+    [[ -r "$cmdline" ]] || continue
+    IFS= read -r -d '' argv0 <"$cmdline" || [[ -n "$argv0" ]] || continue
+    [[ "${argv0##*/}" == kubelet ]] && printf '%s\n' "$cmdline"
+  done
+  return 0
+}
+
+# Polls until every kubelet process has both flags (oke-init may start and restart it), or fails
+# after KUBELET_WAIT_SECONDS naming what is missing.
+verify_kubelet() {
+  local deadline=$((SECONDS + KUBELET_WAIT_SECONDS)) cmdline line found joined
+  local -a problems=()
+  while :; do
+    problems=()
+    found=""
+    while IFS= read -r cmdline; do
+      found=yes
+      while IFS= read -r line; do problems+=("$line"); done < <(missing_flags "$cmdline")
+    done < <(kubelet_cmdlines)
+    if [[ -n "$found" && ${#problems[@]} -eq 0 ]]; then
+      log "the running kubelet has $BIN_DIR_FLAG=$BIN_DIR and $CONFIG_FLAG=$CONFIG_FILE"
+      return 0
+    fi
+    ((SECONDS < deadline)) || break
+    sleep "$KUBELET_POLL_SECONDS"
+  done
+  if [[ -z "$found" ]]; then
+    die "no kubelet process found in $PROC_DIR after ${KUBELET_WAIT_SECONDS}s; images from OCIR will not get credentials"
+  fi
+  printf -v joined '%s; ' "${problems[@]}"
+  die "the running kubelet was started without the credential provider: ${joined%; }." \
+    "Images from OCIR will be pulled anonymously and fail. Check how $OKE_INIT_SCRIPT passes --kubelet-extra-args" \
+    "and whether another cloud-init part runs oke-init.sh again (docs/install.md)."
+}
+
+main() {
+  local arch
+  # Settings are checked before anything is fetched or installed.
+  is_true RUN_OKE_INIT || true
+  is_true VERIFY_KUBELET_FLAGS || true
+  [[ "$KUBELET_WAIT_SECONDS" =~ ^[0-9]+$ ]] || die "KUBELET_WAIT_SECONDS must be a whole number of seconds"
+  arch="$(detect_arch)"
+  log "architecture $arch"
+  prepare_oke_init_args "$@"
+  install_files "$arch"
+  if is_true RUN_OKE_INIT; then
+    run_oke_init
+  else
+    log "RUN_OKE_INIT=false: start the kubelet with $BIN_DIR_FLAG=$BIN_DIR $CONFIG_FLAG=$CONFIG_FILE"
+  fi
+  if is_true VERIFY_KUBELET_FLAGS; then verify_kubelet; fi
+  log "done"
+}
+
+main "$@"

@@ -1,0 +1,85 @@
+import { Buffer } from 'node:buffer';
+import { ProviderError } from '../errors.ts';
+import type { ErrorCode } from '../errors.ts';
+
+/**
+ * Reading OCI session tokens (JWTs). The provider never verifies them: it received them over TLS
+ * from the service that will check them, and only needs `exp` to know when to refresh (the Go,
+ * Python, TS and Java SDKs all decode without verifying).
+ */
+
+/** The claims of an OCI session token that the provider reads; other claims pass through untyped. */
+export interface JwtClaims {
+  /** Expiry, seconds since the epoch. */
+  readonly exp?: number;
+  /** Issue time, seconds since the epoch. */
+  readonly iat?: number;
+  /** Subject: the instance, resource or user OCID. */
+  readonly sub?: string;
+  /** Tenancy OCID, in instance and resource principal tokens. */
+  readonly tenant?: string;
+  /** The session public key as a JSON *string* (a JWK), in real tokens. */
+  readonly jwk?: string;
+  readonly [claim: string]: unknown;
+}
+
+/** base64url with optional padding; Buffer's decoder would silently skip anything else. */
+const BASE64URL = /^[A-Za-z0-9_-]+={0,2}$/;
+
+/**
+ * The claims of a compact JWS (`header.payload.signature`), unverified. The payload is base64url
+ * with or without padding (Go adds padding before decoding; Python and TS do too).
+ *
+ * Throws a `ProviderError` with `code` (the caller's, e.g. `ERR_FEDERATION` for a token from the
+ * auth service) when the token is not three segments, a segment is not base64url, header or
+ * payload is not a JSON object, or `exp`/`iat`/`sub` have the wrong type. The message names
+ * `source` and never the token.
+ */
+export function decodeJwtClaims(token: string, code: ErrorCode, source = 'the session token'): JwtClaims {
+  const fail = (why: string): ProviderError =>
+    new ProviderError(code, `${source} is not a valid JWT: ${why}`, {
+      hint: 'the token is damaged or is not an OCI session token',
+    });
+
+  const segments = token.trim().split('.');
+  if (segments.length !== 3) throw fail(`it has ${segments.length} dot-separated parts, not 3`);
+  const [header, payload] = segments as [string, string, string];
+  decodeJsonObject(header, () => fail('its header is not a base64url JSON object'));
+  const claims = decodeJsonObject(payload, () => fail('its payload is not a base64url JSON object'));
+
+  for (const name of ['exp', 'iat'] as const) {
+    const value = claims[name];
+    if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value))) {
+      throw fail(`its ${name} claim is not a number`);
+    }
+  }
+  for (const name of ['sub', 'tenant', 'jwk'] as const) {
+    const value = claims[name];
+    if (value !== undefined && typeof value !== 'string') throw fail(`its ${name} claim is not a string`);
+  }
+  // The loops above checked the typed claims.
+  return claims;
+}
+
+/** When the token expires, in ms since the epoch; undefined when it carries no `exp`. */
+export function jwtExpiresAtMs(claims: JwtClaims): number | undefined {
+  return claims.exp === undefined ? undefined : claims.exp * 1000;
+}
+
+/** When the token was issued, in ms since the epoch; undefined when it carries no `iat`. */
+export function jwtIssuedAtMs(claims: JwtClaims): number | undefined {
+  return claims.iat === undefined ? undefined : claims.iat * 1000;
+}
+
+function decodeJsonObject(segment: string, fail: () => ProviderError): Record<string, unknown> {
+  // A length of 1 mod 4 cannot come from any byte string.
+  if (!BASE64URL.test(segment) || segment.replace(/=+$/, '').length % 4 === 1) throw fail();
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+  } catch {
+    throw fail();
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw fail();
+  return value as Record<string, unknown>;
+}

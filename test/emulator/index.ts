@@ -1,0 +1,99 @@
+import { createPublicKey } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { authHandler } from './auth.ts';
+import { apiKeyFingerprint } from './certificates.ts';
+import { startLoopbackServer } from './http.ts';
+import { IMDS_PREFIX, imdsHandler } from './imds.ts';
+import { ocirHandler } from './ocir.ts';
+import { createState, rotateLeaf, rotateTenancy } from './state.ts';
+import type { Emulator, EmulatorOptions } from './types.ts';
+
+/**
+ * A strict local OCI for tests, the demo and benchmarks: IMDS v2, the auth service's X.509
+ * federation and OCIR (token endpoint and `/v2`), each on its own 127.0.0.1 port. It verifies
+ * signatures, fingerprints, certificate chains, clock skew and JWTs the way OCI does, so a client
+ * that passes here signs correctly. The API is documented on the types in types.ts.
+ */
+
+export type {
+  Emulator,
+  EmulatorOptions,
+  EndpointGroup,
+  EndpointName,
+  Fault,
+  FaultTarget,
+  PrincipalInfo,
+  PullPolicy,
+  RegionInfo,
+} from './types.ts';
+
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  const state = await createState(options);
+  const servers = await Promise.all([
+    startLoopbackServer(imdsHandler(state)),
+    startLoopbackServer(authHandler(state)),
+    startLoopbackServer(ocirHandler(state)),
+  ]);
+  const [imds, auth, ocir] = servers;
+  state.registryHost = ocir.host;
+  const imdsBaseUrl = `http://${imds.host}${IMDS_PREFIX}`;
+  const authUrl = `http://${auth.host}`;
+  let stopped: Promise<void> | undefined;
+
+  return {
+    imdsBaseUrl,
+    authUrl,
+    registryHost: ocir.host,
+    get tenancyId() {
+      return state.tenancyId;
+    },
+    get compartmentId() {
+      return state.compartmentId;
+    },
+    instanceId: state.instanceId,
+    namespace: state.namespace,
+    registryTokenCaPem: state.registryCa.certificate.toString(),
+    identityRootCaPem: state.identityRoot.certificate.toString(),
+    env: () => ({
+      OCI_METADATA_BASE_URL: imdsBaseUrl,
+      OCI_SDK_AUTH_CLIENT_REGION_URL: authUrl,
+      REGISTRY_PROTOCOL: 'http',
+      REGISTRY_HOSTS: ocir.host,
+    }),
+    calls: (endpoint) => state.faults.calls(endpoint),
+    resetCalls: () => state.faults.resetCalls(),
+    inject: (endpoint, fault, times = 1) => state.faults.inject(endpoint, fault, times),
+    clearFaults: () => state.faults.clear(),
+    rotateCertificate: () => rotateLeaf(state),
+    rotateTenancy: () => rotateTenancy(state),
+    serveMismatchOnce: () => {
+      state.staleKeyLeaf = state.leaf;
+      rotateLeaf(state);
+    },
+    setPolicy: (policy) => {
+      state.policy = policy;
+    },
+    denyAll: () => {
+      state.policy = () => false;
+    },
+    allowAll: () => {
+      state.policy = () => true;
+    },
+    registerApiKey: (userId: string, publicKey: KeyObject | string, tenancyId = state.tenancyId) => {
+      const key = typeof publicKey === 'string' ? createPublicKey(publicKey) : publicKey.type === 'private' ? createPublicKey(publicKey) : publicKey;
+      const fingerprint = apiKeyFingerprint(key);
+      state.apiKeys.set(`${tenancyId}/${userId}/${fingerprint}`, { principal: { type: 'user', id: userId, tenancyId }, publicKey: key });
+      return fingerprint;
+    },
+    revokeDockerTokens: () => {
+      for (const jti of state.issuedDockerTokens) state.revokedDockerTokens.add(jti);
+    },
+    get lastDockerToken() {
+      return state.lastDockerToken;
+    },
+    stop: () => {
+      stopped ??= Promise.all(servers.map((server) => server.stop())).then(() => undefined);
+      return stopped;
+    },
+  };
+}

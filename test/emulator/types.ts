@@ -1,0 +1,119 @@
+import type { KeyObject } from 'node:crypto';
+
+/** The public types of the emulator; index.ts re-exports them. */
+
+export interface RegionInfo {
+  readonly realmKey: string;
+  readonly realmDomainComponent: string;
+  readonly regionKey: string;
+  readonly regionIdentifier: string;
+}
+
+export interface EmulatorOptions {
+  /** What IMDS `/instance/region` answers: a short key (default `'fra'`) or an identifier. */
+  region?: string;
+  /** What IMDS `/instance/regionInfo` answers (default fra in oc1); `canonicalRegionName` is its identifier. */
+  regionInfo?: RegionInfo;
+  /** Lifetime of the auth service's session token (JWT `exp - iat`), default 3600. */
+  sessionTokenLifetimeSeconds?: number;
+  /** OCIR docker token `expires_in` and JWT lifetime, default 3600. */
+  dockerTokenLifetimeSeconds?: number;
+  /** The emulator's clock in ms since the epoch (default `Date.now`). Tests shift it to simulate skew. */
+  now?: () => number;
+  /**
+   * Repositories that exist, `"<namespace>/<repo>"` → tags whose manifests answer 200.
+   * Default `{"emulatorns/app": ["1.0","latest"], "emulatorns/team/tool": ["v2"]}`.
+   */
+  repositories?: Record<string, string[]>;
+}
+
+export type EndpointName =
+  | 'imds.region'
+  | 'imds.canonicalRegionName'
+  | 'imds.regionInfo'
+  | 'imds.id'
+  | 'imds.cert'
+  | 'imds.key'
+  | 'imds.intermediate'
+  | 'auth.x509'
+  | 'ocir.token'
+  | 'ocir.v2'
+  | 'ocir.manifest';
+
+/** A group of endpoints: a fault injected for a group hits the next calls to any endpoint in it. */
+export type EndpointGroup = 'imds' | 'auth' | 'ocir';
+
+export type FaultTarget = EndpointName | EndpointGroup;
+
+export type StatusFault = { status: number; retryAfterSeconds?: number; body?: unknown };
+
+/**
+ * What an injected fault does instead of normal handling:
+ * - `status`: answer with that status and an error body (OCI shape; Docker v2 shape on `/v2`), or
+ *   `body` verbatim (a string is sent as text, anything else as JSON), with `Retry-After` when given;
+ * - `hang`: never answer (the socket stays open until the client gives up or the emulator stops);
+ * - `latencyMs`: wait, then handle normally;
+ * - `reset`: destroy the socket without answering.
+ */
+export type Fault = StatusFault | { hang: true } | { latencyMs: number } | { reset: true };
+
+export interface PrincipalInfo {
+  type: 'instance' | 'user' | 'resource';
+  id: string;
+  tenancyId: string;
+}
+
+/** Decides whether `principal` may pull `repository` (`"<namespace>/<repo...>"`). */
+export type PullPolicy = (principal: PrincipalInfo, repository: string) => boolean;
+
+export interface Emulator {
+  /** `http://127.0.0.1:<port>/opc/v2`, the value for `OCI_METADATA_BASE_URL`. */
+  readonly imdsBaseUrl: string;
+  /** `http://127.0.0.1:<port>`, the value for `OCI_SDK_AUTH_CLIENT_REGION_URL`; clients POST `<authUrl>/v1/x509`. */
+  readonly authUrl: string;
+  /** `127.0.0.1:<port>`: OCIR over plain HTTP (token endpoint and `/v2`). */
+  readonly registryHost: string;
+  /** The tenancy of the current leaf certificate (changes after `rotateTenancy()`). */
+  readonly tenancyId: string;
+  /** The compartment of the current leaf certificate (changes after `rotateTenancy()`). */
+  readonly compartmentId: string;
+  readonly instanceId: string;
+  /** The object storage namespace of the tenancy, `emulatorns`. */
+  readonly namespace: string;
+  /** PEM of the CA whose key certified the docker-token signing key (the `x5c` chain ends at it). */
+  readonly registryTokenCaPem: string;
+  /** PEM of the root of the instance-identity PKI (the auth service trusts only this root). */
+  readonly identityRootCaPem: string;
+  /** Env vars that point the provider at this emulator. */
+  env(): Record<string, string>;
+  /** Calls per endpoint, rejected and faulted ones included; without an argument, the total over all endpoints. */
+  calls(endpoint?: EndpointName): number;
+  resetCalls(): void;
+  /** The next `times` (default 1) calls to `endpoint`, or to any endpoint of a group, get `fault` instead. */
+  inject(endpoint: FaultTarget, fault: Fault, times?: number): void;
+  clearFaults(): void;
+  /** New leaf certificate and key, same tenancy. */
+  rotateCertificate(): void;
+  /** New leaf certificate and key for a different tenancy (and compartment): clients must fail hard. */
+  rotateTenancy(): void;
+  /** Rotates, but the next `key.pem` served is still the old key, once (a rotation race between the two GETs). */
+  serveMismatchOnce(): void;
+  /**
+   * Who may pull what, checked on every `/v2` manifest request and when scoping tokens.
+   * Default: repositories under `namespace` for principals of this emulator's tenancies, nothing else.
+   */
+  setPolicy(policy: PullPolicy): void;
+  denyAll(): void;
+  allowAll(): void;
+  /**
+   * Registers a user API key; requests signed with keyId `<tenancy>/<userId>/<fingerprint>` are then
+   * accepted. `publicKey` may be a KeyObject or a PEM (public or private). `tenancyId` defaults to the
+   * current tenancy. Returns the MD5 fingerprint (lowercase colon hex).
+   */
+  registerApiKey(userId: string, publicKey: KeyObject | string, tenancyId?: string): string;
+  /** Every docker token issued so far becomes invalid (tokens issued later are fine). */
+  revokeDockerTokens(): void;
+  /** The last docker token the token endpoint issued. */
+  readonly lastDockerToken?: string;
+  stop(): Promise<void>;
+}

@@ -1,0 +1,100 @@
+import { describe, expect, test } from 'bun:test';
+import { ProviderError } from '../../src/errors.ts';
+import type { ErrorCode } from '../../src/errors.ts';
+import { decodeJwtClaims, jwtExpiresAtMs, jwtIssuedAtMs } from '../../src/oci/jwt.ts';
+
+const b64url = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+const HEADER = b64url({ alg: 'RS256', kid: 'asw', typ: 'JWT' });
+const SIGNATURE = 'c2lnbmF0dXJl';
+const jwt = (claims: unknown, header = HEADER): string => `${header}.${b64url(claims)}.${SIGNATURE}`;
+
+// The claim set of the Go SDK's instance-token fixture (common/auth/jwt_test.go), 6 hours of life.
+const INSTANCE_CLAIMS = {
+  sub: 'ocid1.instance.oc1.phx.abyhqljrt5ufhnmgcm3rmg5jkiceyb4ggokvdcwcgmqkgxaqtf3hcdwmwmra',
+  'opc-certtype': 'instance',
+  iss: 'authService.oracle.com',
+  'opc-compartment': 'ocid1.compartment.oc1..aaaaaaaa',
+  'opc-instance': 'ocid1.instance.oc1.phx.abyhqljrt5ufhnmgcm3rmg5jkiceyb4ggokvdcwcgmqkgxaqtf3hcdwmwmra',
+  aud: 'opc.oracle.com',
+  'opc-tenant': 'ocid1.tenancy.oc1..aaaaaaaa',
+  ttype: 'x509',
+  ptype: 'instance',
+  exp: 1511838793,
+  iat: 1511817193,
+  jwk: '{"kid":"k","n":"AQAB","e":"AQAB","kty":"RSA","alg":"RS256","use":"sig"}',
+  tenant: 'ocid1.tenancy.oc1..aaaaaaaa',
+};
+
+describe('decodeJwtClaims: accepted tokens', () => {
+  const padded = (() => {
+    const payload = b64url({ exp: 1 });
+    return `${HEADER}.${payload}${'='.repeat((4 - (payload.length % 4)) % 4)}.${SIGNATURE}`;
+  })();
+  const rows: readonly { name: string; token: string; exp: number | undefined; iat?: number; sub?: string }[] = [
+    { name: 'an instance token', token: jwt(INSTANCE_CLAIMS), exp: 1511838793_000, iat: 1511817193_000, sub: INSTANCE_CLAIMS.sub },
+    { name: 'a payload with padding', token: padded, exp: 1_000 },
+    { name: 'a payload without padding', token: jwt({ exp: 1, sub: 'x' }), exp: 1_000, sub: 'x' },
+    { name: 'surrounding whitespace (a token file)', token: `\n ${jwt({ exp: 2 })}\n`, exp: 2_000 },
+    { name: 'no exp (the caller decides)', token: jwt({ sub: 'x' }), exp: undefined, sub: 'x' },
+    { name: 'an empty signature (never verified)', token: `${HEADER}.${b64url({ exp: 3 })}.`, exp: 3_000 },
+    // "é" makes a payload with - or _ in base64url, which plain base64 would spell + or /.
+    { name: 'base64url-only characters', token: jwt({ exp: 4, sub: 'ééé>>>???' }), exp: 4_000, sub: 'ééé>>>???' },
+  ];
+  for (const row of rows) {
+    test(row.name, () => {
+      const claims = decodeJwtClaims(row.token, 'ERR_FEDERATION');
+      expect(jwtExpiresAtMs(claims)).toBe(row.exp);
+      expect(jwtIssuedAtMs(claims)).toBe(row.iat);
+      expect(claims.sub).toBe(row.sub);
+    });
+  }
+
+  test('other claims pass through', () => {
+    const claims = decodeJwtClaims(jwt(INSTANCE_CLAIMS), 'ERR_FEDERATION');
+    expect(claims).toEqual(INSTANCE_CLAIMS);
+    expect(claims['opc-tenant']).toBe('ocid1.tenancy.oc1..aaaaaaaa');
+  });
+});
+
+describe('decodeJwtClaims: malformed tokens', () => {
+  const secretPayload = b64url({ exp: 1, secret: 'do-not-echo' });
+  const rows: readonly { name: string; token: string; why: RegExp }[] = [
+    { name: 'empty', token: '', why: /1 dot-separated parts, not 3/ },
+    { name: 'two parts', token: `${HEADER}.${secretPayload}`, why: /2 dot-separated parts/ },
+    { name: 'four parts', token: `${HEADER}.${secretPayload}.${SIGNATURE}.x`, why: /4 dot-separated parts/ },
+    { name: 'standard base64 in the payload', token: `${HEADER}.${Buffer.from('{"exp":1,"s":"ééé>>>???"}').toString('base64')}.x`, why: /payload is not a base64url JSON object/ },
+    { name: 'a payload of impossible length', token: `${HEADER}.eyJhY.x`, why: /payload/ },
+    { name: 'a payload that is not JSON', token: `${HEADER}.${Buffer.from('not json').toString('base64url')}.x`, why: /payload/ },
+    { name: 'a payload that is a JSON array', token: jwt([1, 2]), why: /payload/ },
+    { name: 'a payload that is JSON null', token: jwt(null), why: /payload/ },
+    { name: 'an empty payload', token: `${HEADER}..x`, why: /payload/ },
+    { name: 'a header that is not JSON', token: `bm90.${secretPayload}.x`, why: /header is not a base64url JSON object/ },
+    { name: 'exp as a string', token: jwt({ exp: '1511838793' }), why: /exp claim is not a number/ },
+    { name: 'iat as a boolean', token: jwt({ exp: 1, iat: true }), why: /iat claim is not a number/ },
+    { name: 'sub as a number', token: jwt({ exp: 1, sub: 5 }), why: /sub claim is not a string/ },
+    { name: 'jwk as an object (real tokens carry a string)', token: jwt({ exp: 1, jwk: { kty: 'RSA' } }), why: /jwk claim is not a string/ },
+  ];
+  const codes: readonly ErrorCode[] = ['ERR_FEDERATION', 'ERR_OCI_CONFIG'];
+  for (const [i, row] of rows.entries()) {
+    const code = codes[i % codes.length]!;
+    test(`${row.name} → ${code}`, () => {
+      let error: unknown;
+      try {
+        decodeJwtClaims(row.token, code, 'security_token_file /tmp/token');
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toBeInstanceOf(ProviderError);
+      const e = error as ProviderError;
+      expect(e.code).toBe(code);
+      expect(e.message).toStartWith('security_token_file /tmp/token is not a valid JWT: ');
+      expect(e.message).toMatch(row.why);
+      expect(e.message).not.toContain(secretPayload);
+      expect(e.message).not.toContain(HEADER);
+    });
+  }
+
+  test('the default source names the session token', () => {
+    expect(() => decodeJwtClaims('x', 'ERR_FEDERATION')).toThrow(/^the session token is not a valid JWT/);
+  });
+});
