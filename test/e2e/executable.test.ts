@@ -4,6 +4,9 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { startEmulator } from '../emulator/index.ts';
+import { validateKubeletResponse } from '../support/kubeletResponse.ts';
+import { kubeletRequest, runProvider } from '../support/runProvider.ts';
 
 /**
  * The shipped executables in dist/ (made by `npm run build`): they start, say which build they are,
@@ -141,17 +144,34 @@ describe.skipIf(!haveDist)('dist/ executables', () => {
     QEMU_TIMEOUT_MS,
   );
 
-  // TODO(lead): enable once the provider works end to end against test/emulator. Intended steps:
-  //  1. start the emulator (IMDS + auth service + OCIR token endpoint) on 127.0.0.1 with its test CA;
-  //  2. write a CredentialProviderRequest {apiVersion: credentialprovider.kubelet.k8s.io/v1,
-  //     kind: CredentialProviderRequest, image: "<emulated ocir host>/ns/repo"} to a temp file;
-  //  3. run `qemu-aarch64-static -L $AARCH64_SYSROOT dist/credential-provider-oke-linux-arm64` with
-  //     that request on stdin and a bare env pointing the provider at the emulator (IMDS base URL,
-  //     CA file, REGISTRY_PROTOCOL=http if the emulator's OCIR is plain HTTP), timeout 60 s;
-  //  4. assert exit 0, stdout is exactly one CredentialProviderResponse (test/support validator):
-  //     same apiVersion, cacheKeyType Registry, auth key = the host, username BEARER_TOKEN,
-  //     password = the emulator's token, a Go-duration cacheDuration; stderr has no token;
-  //  5. assert the emulator saw one federation call and one docker-token call with a valid signature;
-  //  6. run the amd64 binary with the same request and compare the two responses byte for byte.
-  test.skip('arm64 binary under qemu answers a CredentialProviderRequest from the emulator (TODO)', () => {});
+  test.skipIf(!haveQemu || process.arch !== 'x64')(
+    'arm64 binary under qemu answers a CredentialProviderRequest from the emulator, byte for byte as amd64 would',
+    async () => {
+      const emulator = await startEmulator();
+      try {
+        const image = `${emulator.registryHost}/${emulator.namespace}/app`;
+        const arm = await runProvider({
+          commandLine: [QEMU!, '-L', AARCH64_SYSROOT, ARM64],
+          env: emulator.env(),
+          stdin: kubeletRequest(image),
+          killAfterMs: QEMU_TIMEOUT_MS,
+        });
+        expect(arm.stderr).toBe('');
+        expect(arm.status).toBe(0);
+        const verdict = validateKubeletResponse(arm.stdout, 'credentialprovider.kubelet.k8s.io/v1');
+        if (!verdict.ok) throw new Error(verdict.reason);
+        expect(verdict.response.auth?.[emulator.registryHost]?.password).toBe(emulator.lastDockerToken);
+        expect(emulator.calls('auth.x509')).toBe(1);
+        expect(emulator.calls('ocir.token')).toBe(1);
+        const amd = await runProvider({ commandLine: [AMD64], env: emulator.env(), stdin: kubeletRequest(image) });
+        expect(amd.status).toBe(0);
+        // Same shape byte for byte once the token (new per exec) and the duration (seconds apart) are set aside.
+        const normalize = (out: string) => out.replace(/"password":"[^"]+"/, '"password":"T"').replace(/"cacheDuration":"[^"]+"/, '"cacheDuration":"D"');
+        expect(normalize(amd.stdout)).toBe(normalize(arm.stdout));
+      } finally {
+        await emulator.stop();
+      }
+    },
+    QEMU_TIMEOUT_MS * 2,
+  );
 });

@@ -21,6 +21,8 @@ export interface RunOptions {
   readonly cwd?: string;
   /** Kill after this long (like the kubelet's 60 s). */
   readonly killAfterMs?: number;
+  /** Run this command line instead of the provider under test (e.g. the arm64 binary under qemu). */
+  readonly commandLine?: readonly string[];
 }
 
 const ROOT = resolve(import.meta.dir, '../..');
@@ -32,7 +34,8 @@ export function providerCommand(): { command: string; prefix: string[] } {
 }
 
 export function runProvider(options: RunOptions = {}): Promise<ProviderRun> {
-  const { command, prefix } = providerCommand();
+  const [command, ...prefix] = options.commandLine ?? (({ command: c, prefix: p }) => [c, ...p])(providerCommand());
+  if (command === undefined) throw new Error('empty command line');
   return new Promise((resolvePromise, reject) => {
     const child = spawn(command, [...prefix, ...(options.args ?? [])], {
       env: { PATH: '/usr/local/bin:/usr/bin:/bin', ...options.env },
