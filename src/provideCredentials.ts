@@ -10,6 +10,7 @@ import { DockerTokenRefused, fetchDockerToken, type DockerToken } from './ocir/d
 import { recognizeRegistry, type RegistryPolicy } from './ocir/hosts.ts';
 import type { Settings } from './config/settings.ts';
 import type { Clock } from './runtime.ts';
+import type { CredentialCache } from './cache/credentialCache.ts';
 
 /**
  * One exec, from the kubelet's request to its response: is the registry one we may sign for,
@@ -22,6 +23,10 @@ export interface ProviderContext {
   readonly log: Logger;
   readonly identity: IdentityProvider;
   readonly registryPolicy: RegistryPolicy;
+  /** Names the signing principal for cache keys before any identity is loaded. */
+  readonly principalKey: string;
+  /** The node's shared credential cache; undefined when the cache directory is unusable or turned off. */
+  readonly cache?: CredentialCache;
 }
 
 /**
@@ -52,16 +57,9 @@ export async function provideCredentials(request: CredentialProviderRequest, ctx
   }
   ctx.log.debug('registry recognised', { host: image.registry, kind: match.kind });
 
-  const token = await dockerTokenWithOneRefresh(image.registry, ctx);
-  const verdict = ctx.settings.tokenValidation
-    ? await probeRepositoryAccess(ctx.http, ctx.log, {
-        registry: image.registry,
-        protocol: ctx.settings.registryProtocol,
-        repository: image.repository,
-        reference: image.digest ?? image.tag ?? 'latest',
-        token: token.token,
-      })
-    : 'unchecked';
+  const fetch = () => dockerTokenWithOneRefresh(image.registry, ctx);
+  const token = ctx.cache === undefined ? await fetch() : await ctx.cache.dockerToken(image.registry, ctx.principalKey, fetch);
+  const verdict = ctx.settings.tokenValidation ? await checkAccess(image.registry, image.repository, image.digest ?? image.tag, token, ctx) : 'unchecked';
 
   return buildResponse({
     apiVersion: request.apiVersion,
@@ -70,6 +68,20 @@ export async function provideCredentials(request: CredentialProviderRequest, ctx
     cacheDurationMs: cacheDurationMs(token, verdict, ctx.clock.now()),
     auth: { [image.registry]: { username: ctx.settings.defaultUser, password: token.token } },
   });
+}
+
+/** Token validation, at most once per token and repository when the cache can remember a success. */
+async function checkAccess(registry: string, repository: string, reference: string | undefined, token: DockerToken, ctx: ProviderContext): Promise<AccessVerdict> {
+  if (ctx.cache !== undefined && (await ctx.cache.isVerified(registry, ctx.principalKey, repository, token))) return 'authorized';
+  const verdict = await probeRepositoryAccess(ctx.http, ctx.log, {
+    registry,
+    protocol: ctx.settings.registryProtocol,
+    repository,
+    reference: reference ?? 'latest',
+    token: token.token,
+  });
+  if (verdict === 'authorized') await ctx.cache?.markVerified(registry, ctx.principalKey, repository, token);
+  return verdict;
 }
 
 /**
@@ -91,6 +103,6 @@ async function dockerTokenWithOneRefresh(registry: string, ctx: ProviderContext)
   } catch (error) {
     if (!(error instanceof DockerTokenRefused) || error.info.status !== 401 || identity.expiresAtMs === undefined) throw error;
     ctx.log.info('OCIR refused the session token; federating again once', { host: registry });
-    return request(await ctx.identity({ forceRefresh: true }));
+    return request(await ctx.identity({ forceRefresh: true, rejected: identity }));
   }
 }

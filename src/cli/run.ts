@@ -9,7 +9,9 @@ import { createHttpClient, type Transport } from '../net/http.ts';
 import { createImdsClient } from '../oci/imds.ts';
 import type { IdentityProvider } from '../oci/identity.ts';
 import { fromApiKeyProfile } from '../oci/principals/apiKey.ts';
-import { fromInstancePrincipal } from '../oci/principals/instance.ts';
+import { federateInstancePrincipal, fromInstancePrincipal } from '../oci/principals/instance.ts';
+import { createCredentialCache, type CredentialCache } from '../cache/credentialCache.ts';
+import { openCacheStore } from '../cache/fileStore.ts';
 import { createRegionTable, regionMetadataFromSources, REGION_METADATA_ENV, type RegionInfo } from '../oci/regions.ts';
 import { provideCredentials, type ProviderContext } from '../provideCredentials.ts';
 import type { Clock, Env, FileReader } from '../runtime.ts';
@@ -89,18 +91,24 @@ async function createContext(io: CliIo, settings: Settings, log: Logger): Promis
   const deadline = createDeadline(io.clock, settings.execTimeoutMs);
   const http = createHttpClient({ transport: io.transport, deadline, clock: io.clock, log });
   const regionMetadata = await readRegionMetadata(io);
+  const cache = await openCredentialCache(settings, io, log, deadline.expiresAtMs);
+  const instance = {
+    imds: createImdsClient({ http, env: io.env }),
+    http,
+    clock: io.clock,
+    env: io.env,
+    regionMetadata,
+    log,
+  };
   const identity: IdentityProvider =
     settings.ocirAuthMethod === 'USER_PRINCIPAL'
       ? fromApiKeyProfile({ env: io.env, files: io.files, homeDir: io.homeDir, clock: io.clock })
-      : fromInstancePrincipal({
-          imds: createImdsClient({ http, env: io.env }),
-          http,
-          clock: io.clock,
-          env: io.env,
-          regionMetadata,
-          log,
-        });
+      : cache !== undefined
+        ? cache.sessionProvider(() => federateInstancePrincipal(instance))
+        : fromInstancePrincipal(instance);
   return {
+    cache,
+    principalKey: principalKey(settings, io.env),
     settings,
     http,
     clock: io.clock,
@@ -112,6 +120,23 @@ async function createContext(io: CliIo, settings: Settings, log: Logger): Promis
       allowedHostPatterns: settings.registryHosts,
     },
   };
+}
+
+/** The shared cache, or undefined (said once at debug level) when its directory cannot be used: the provider works without it. */
+async function openCredentialCache(settings: Settings, io: CliIo, log: Logger, deadlineMs: number): Promise<CredentialCache | undefined> {
+  if (settings.credentialCacheDir === undefined) return undefined;
+  const opened = await openCacheStore(settings.credentialCacheDir, { log, now: () => io.clock.now() });
+  if (!opened.ok) {
+    log.debug('credential cache disabled', { dir: settings.credentialCacheDir, reason: opened.reason });
+    return undefined;
+  }
+  return createCredentialCache({ store: opened.store, clock: io.clock, log, deadlineMs });
+}
+
+/** Which principal signs, known before any identity is loaded, so a cached docker token is found without touching IMDS. */
+function principalKey(settings: Settings, env: Env): string {
+  if (settings.ocirAuthMethod === 'INSTANCE_PRINCIPAL') return 'instance-principal';
+  return `user-principal:${env.OCI_CONFIG_FILE ?? '~/.oci/config'}:${env.OCI_CLI_PROFILE ?? 'DEFAULT'}`;
 }
 
 /** `~/.oci/regions-config.json` and `OCI_REGION_METADATA`, read once per exec as the SDKs do. */

@@ -140,6 +140,11 @@ function validate(raw: RawSettings, name: (key: SettingKey) => string): Settings
     fail('logFile', 'must be an absolute path');
   }
 
+  const cacheDir = str('credentialCacheDir');
+  if (cacheDir !== undefined && cacheDir !== 'none' && !cacheDir.startsWith('/')) {
+    fail('credentialCacheDir', 'must be an absolute path, or none to turn the cache off');
+  }
+
   return {
     registryTokenPath,
     defaultUser,
@@ -151,6 +156,7 @@ function validate(raw: RawSettings, name: (key: SettingKey) => string): Settings
     execTimeoutMs,
     logLevel: logLevel as LogLevel,
     logFile: logFile === '' ? undefined : logFile,
+    credentialCacheDir: cacheDir === 'none' ? undefined : (cacheDir ?? DEFAULT_SETTINGS.credentialCacheDir),
   };
 }
 

@@ -25,6 +25,8 @@ export interface Settings {
   readonly logLevel: LogLevel;
   /** Optional log file (mode 0600). YAML `logFile`, env `LOG_FILE`. */
   readonly logFile: string | undefined;
+  /** Shared on-disk cache of session and docker tokens; undefined turns it off (`none`). YAML `credentialCacheDir`, env `CREDENTIAL_CACHE_DIR`. */
+  readonly credentialCacheDir: string | undefined;
 }
 
 export type AuthMethod = 'INSTANCE_PRINCIPAL' | 'USER_PRINCIPAL';
@@ -45,6 +47,7 @@ export const DEFAULT_SETTINGS: Settings = {
   execTimeoutMs: DEFAULT_EXEC_TIMEOUT_MS,
   logLevel: 'warn',
   logFile: undefined,
+  credentialCacheDir: '/var/lib/kubelet/credential-provider-oke',
 };
 
 /** Each setting's YAML key and environment variable: one table, so both sources stay in step. */
@@ -59,6 +62,7 @@ export const SETTING_NAMES = {
   execTimeout: 'EXEC_TIMEOUT',
   logLevel: 'LOG_LEVEL',
   logFile: 'LOG_FILE',
+  credentialCacheDir: 'CREDENTIAL_CACHE_DIR',
 } as const;
 
 export type SettingKey = keyof typeof SETTING_NAMES;

@@ -20,6 +20,8 @@ export interface Identity {
 export interface IdentityRequest {
   /** Ignore any cached identity (after OCI answered 401 to a request signed with it). */
   readonly forceRefresh?: boolean;
+  /** The identity OCI just refused; a shared cache uses it to tell whether another process already replaced it. */
+  readonly rejected?: Identity;
 }
 
 /** A principal is a function: it returns an identity that is valid now. */

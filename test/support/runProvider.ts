@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 
 /**
  * Runs the provider as the kubelet does: a fresh process, the request on stdin then EOF, stdout and
@@ -36,9 +38,11 @@ export function providerCommand(): { command: string; prefix: string[] } {
 export function runProvider(options: RunOptions = {}): Promise<ProviderRun> {
   const [command, ...prefix] = options.commandLine ?? (({ command: c, prefix: p }) => [c, ...p])(providerCommand());
   if (command === undefined) throw new Error('empty command line');
+  const ownCache = options.env?.CREDENTIAL_CACHE_DIR === undefined ? mkdtempSync(join(tmpdir(), 'cpo-cache-')) : undefined;
   return new Promise((resolvePromise, reject) => {
     const child = spawn(command, [...prefix, ...(options.args ?? [])], {
-      env: { PATH: '/usr/local/bin:/usr/bin:/bin', ...options.env },
+      // Each run gets its own empty cache unless the test shares one: no state leaks between tests or onto this machine.
+      env: { PATH: '/usr/local/bin:/usr/bin:/bin', ...(ownCache === undefined ? {} : { CREDENTIAL_CACHE_DIR: ownCache }), ...options.env },
       cwd: options.cwd,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -50,6 +54,7 @@ export function runProvider(options: RunOptions = {}): Promise<ProviderRun> {
     const timer = setTimeout(() => child.kill('SIGKILL'), options.killAfterMs ?? 60_000);
     child.on('close', (status, signal) => {
       clearTimeout(timer);
+      if (ownCache !== undefined) rmSync(ownCache, { recursive: true, force: true });
       resolvePromise({
         status,
         signal,

@@ -43,6 +43,7 @@ describe('environment', () => {
       EXEC_TIMEOUT: '45s',
       LOG_LEVEL: 'DEBUG',
       LOG_FILE: '/var/log/cpo.log',
+      CREDENTIAL_CACHE_DIR: '/run/cpo-cache',
     });
     expect(s).toEqual({
       registryTokenPath: '/custom/token',
@@ -55,6 +56,7 @@ describe('environment', () => {
       execTimeoutMs: 45_000,
       logLevel: 'debug',
       logFile: '/var/log/cpo.log',
+      credentialCacheDir: '/run/cpo-cache',
     });
   });
   const bad: [Record<string, string>, string][] = [
@@ -70,6 +72,7 @@ describe('environment', () => {
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ LOG_FILE: 'relative.log' }, 'LOG_FILE'],
     [{ DEFAULT_USER: 'a b' }, 'DEFAULT_USER'],
+    [{ CREDENTIAL_CACHE_DIR: 'cache' }, 'CREDENTIAL_CACHE_DIR'],
   ];
   for (const [env, key] of bad) {
     test(`invalid ${key}=${Object.values(env)[0]} names the variable`, () => {
@@ -78,6 +81,11 @@ describe('environment', () => {
       expect(error.details.key).toBe(key);
     });
   }
+});
+
+test('CREDENTIAL_CACHE_DIR=none turns the cache off', () => {
+  expect(settingsFromEnv({ CREDENTIAL_CACHE_DIR: 'none' }).credentialCacheDir).toBeUndefined();
+  expect(DEFAULT_SETTINGS.credentialCacheDir).toBe('/var/lib/kubelet/credential-provider-oke');
 });
 
 describe('YAML', () => {

@@ -1,0 +1,147 @@
+import { ProviderError } from '../errors.ts';
+import { silentLogger, type Logger } from '../log.ts';
+import { watchDirectory } from './changeWaiter.ts';
+import { breakStale, inspect, lockPaths, release, tryCreate, type LockPaths } from './lockFile.ts';
+import { assertCacheName } from './names.ts';
+
+export interface LockOptions {
+  /**
+   * Give up waiting at this absolute time (ms since epoch); `withFileLock` then rejects with
+   * `ProviderError('ERR_DEADLINE')` naming the lock file.
+   */
+  readonly deadlineMs: number;
+  /** Milliseconds since the epoch. Default `Date.now`. */
+  readonly now?: () => number;
+  readonly log?: Logger;
+}
+
+/** First pause between checks of a held lock; doubled up to `MAX_RETRY_MS`. */
+const FIRST_RETRY_MS = 50;
+
+/**
+ * Longest pause between checks. Releases wake waiters at once through `fs.watch`; this bounds only
+ * how long a SIGKILLed holder (which sends no event) goes unnoticed, and the wait when watching fails.
+ */
+const MAX_RETRY_MS = 250;
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Per lock file, the tail of this process's queue for it. */
+const queues = new Map<string, Promise<void>>();
+
+/**
+ * Runs `fn` while holding the lock `<dir>/<name>.lock`, and releases it afterwards, also when `fn`
+ * throws.
+ *
+ * This is cross-process single-flight: at node start the kubelet runs dozens of provider processes
+ * at once, and only one of them should call OCI for a token while the others wait, then read what
+ * it cached. The lock is a file because the cache directory is all those processes share. Node has
+ * no flock(2), whose locks the kernel drops when the holder dies, so instead the file names its
+ * holder, and a waiter that finds the holder dead removes the file (protocol in `lockFile.ts`).
+ *
+ * Calls in one process on the same lock run one after the other; across processes the lock
+ * file serializes them, and a holder that died (even by SIGKILL) is detected and replaced within
+ * about `MAX_RETRY_MS`.
+ *
+ * Rejects with `ERR_DEADLINE` when the lock is not ours by `options.deadlineMs`, with the fs error
+ * when the lock file cannot be created or a stale one removed (missing or read-only `dir`), and
+ * with whatever `fn` rejects with. `name` must be `[a-z0-9._-]+` (a plain `Error` otherwise: a bug).
+ */
+export async function withFileLock<T>(dir: string, name: string, fn: () => Promise<T>, options: LockOptions): Promise<T> {
+  assertCacheName(name, 'lock');
+  if (Number.isNaN(options.deadlineMs)) throw new Error(`lock ${name}: deadlineMs is NaN`);
+  const lock = lockPaths(dir, name);
+  const now = options.now ?? Date.now;
+  const log = options.log ?? silentLogger;
+
+  // Calls in one process queue here before going to the file, so they never race each other for
+  // it: a chain of promises per lock hands the turn straight to the next call when one finishes.
+  // `previous` never rejects: it is built only from `turn`s, which only resolve.
+  const previous = queues.get(lock.path) ?? Promise.resolve();
+  let leave = (): void => {};
+  const turn = new Promise<void>((resolve) => {
+    leave = resolve;
+  });
+  const tail = previous.then(() => turn);
+  queues.set(lock.path, tail);
+  try {
+    await waitForTurn(previous, lock, options.deadlineMs, now);
+    const token = await acquire(lock, options.deadlineMs, now, log);
+    try {
+      return await fn();
+    } finally {
+      await release(lock, token, log);
+    }
+  } finally {
+    // Also on a deadline: the next in line still waits for `previous` through `tail`.
+    leave();
+    if (queues.get(lock.path) === tail) queues.delete(lock.path);
+  }
+}
+
+async function waitForTurn(previous: Promise<void>, lock: LockPaths, deadlineMs: number, now: () => number): Promise<void> {
+  for (;;) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), timerDelay(deadlineMs - now()));
+    });
+    try {
+      // An already-settled `previous` wins the race: its callback is a microtask, the timer is not.
+      const late = await Promise.race([previous.then(() => false), timedOut]);
+      if (!late) return;
+      // A far deadline is waited for in steps of the longest timer; only a real one ends the wait.
+      if (now() >= deadlineMs) throw deadlineError(lock, 'this process');
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** Timers fire at once when asked for more than 2^31-1 ms; a longer wait is taken in steps. */
+function timerDelay(ms: number): number {
+  return Math.min(Math.max(0, ms), MAX_TIMER_MS);
+}
+
+/** Takes the lock file, breaking stale ones and sleeping while a live process holds it. */
+async function acquire(lock: LockPaths, deadlineMs: number, now: () => number, log: Logger): Promise<string> {
+  // Watch for the whole acquisition, not per sleep, so a release between a failed attempt and the
+  // sleep still wakes us (see `changeWaiter.ts`).
+  const waiter = watchDirectory(lock.dir, (fileName) => fileName === lock.fileName || fileName === lock.breakFileName);
+  try {
+    let retryMs = FIRST_RETRY_MS;
+    let holder = 'another process';
+    for (let attempt = 1; ; attempt += 1) {
+      // A lock that keeps changing hands, or keeps going stale, must not keep us past the deadline either.
+      if (attempt > 1 && now() >= deadlineMs) throw deadlineError(lock, holder);
+      const seen = waiter.generation;
+      const token = await tryCreate(lock);
+      if (token !== undefined) {
+        if (attempt > 1) log.debug('acquired cache lock', { lock: lock.path, attempts: attempt });
+        return token;
+      }
+      const found = await inspect(lock, now());
+      if (found.kind === 'gone') continue;
+      if (found.kind === 'stale' && (await breakStale(lock, found, now(), log))) continue;
+      holder = found.kind === 'held' && found.pid !== undefined ? `pid ${found.pid}` : 'another process';
+      const remainingMs = deadlineMs - now();
+      if (remainingMs <= 0) throw deadlineError(lock, holder);
+      if (attempt === 1) log.debug('waiting for cache lock', { lock: lock.path, holder });
+      await waiter.wait(seen, Math.min(jitter(retryMs), remainingMs));
+      retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
+    }
+  } finally {
+    waiter.close();
+  }
+}
+
+/** Between half and all of `ms`, so waiters that started together do not check in lockstep. */
+function jitter(ms: number): number {
+  return ms * (0.5 + Math.random() * 0.5);
+}
+
+function deadlineError(lock: LockPaths, holder: string): ProviderError {
+  return new ProviderError('ERR_DEADLINE', `Timed out waiting for the cache lock ${lock.path} held by ${holder}`, {
+    key: lock.path,
+    hint: 'another provider process held the lock for the whole time budget; look for a stuck credential provider process, or delete the lock file if none is running',
+  });
+}

@@ -1,0 +1,202 @@
+import { randomBytes } from 'node:crypto';
+import { constants, promises as fsp } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { silentLogger, type Logger } from '../log.ts';
+import { errorCode } from './errorCode.ts';
+import { assertCacheName } from './names.ts';
+import { readRegularFile } from './readRegularFile.ts';
+
+/**
+ * The on-disk cache: one JSON file per entry in one directory that only this uid can use.
+ *
+ * Dozens of provider processes read and write the same entries at once, and any of them can be
+ * SIGKILLed by the kubelet mid-write. So writes go to a private temp file that is renamed over the
+ * entry: a reader sees the old value or the new one, never half of one. Reads trust nothing they
+ * find (a planted symlink, a world-readable token, a truncated file): anything odd is a cache miss.
+ */
+export interface CacheStore {
+  readonly dir: string;
+  /**
+   * The parsed JSON of entry `name`, or undefined when it is missing, unreadable, not a regular
+   * file, not owned by this uid, group/other-accessible (mode & 0o077), over `MAX_ENTRY_BYTES`, or
+   * not valid UTF-8 JSON. Never rejects, except for an invalid name (a bug).
+   */
+  read(name: string): Promise<unknown>;
+  /**
+   * Atomically replaces entry `name`: writes `<name>.<random>.tmp` (created exclusively, mode
+   * 0600), fsyncs it, renames it over the entry and fsyncs the directory. Rejects on I/O failure
+   * (the caller logs and carries on), and with a plain `Error` for an invalid name or a value that
+   * is not JSON or is over `MAX_ENTRY_BYTES` (bugs).
+   */
+  write(name: string, value: unknown): Promise<void>;
+  /** Deletes entry `name`; a missing entry is not an error. Rejects on other I/O failures. */
+  remove(name: string): Promise<void>;
+}
+
+export type OpenCacheResult = { readonly ok: true; readonly store: CacheStore } | { readonly ok: false; readonly reason: string };
+
+export interface CacheStoreOptions {
+  /** Receives a debug line for each entry that is refused, and why. */
+  readonly log?: Logger;
+  /** Milliseconds since the epoch, for the age of abandoned temp files. Default `Date.now`. */
+  readonly now?: () => number;
+}
+
+/**
+ * Largest entry read or written. A session token with its key pair, or a docker token, is a few
+ * KiB; the cap keeps a corrupted or hostile file from costing more than a small read.
+ */
+export const MAX_ENTRY_BYTES = 64 * 1024;
+
+/** A temp file this old was left by a killed writer: no live write takes a minute. */
+export const STALE_TMP_MS = 60_000;
+
+const DIR_MODE = 0o700;
+const FILE_MODE = 0o600;
+const TMP_PATTERN = /^[a-z0-9._-]+\.[0-9a-f]{16}\.tmp$/;
+const WRITE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+const DIR_SYNC_UNSUPPORTED: ReadonlySet<string> = new Set(['EINVAL', 'ENOTSUP', 'EISDIR', 'EPERM']);
+
+/**
+ * Opens (creating with mode 0700 if needed, parents included) the cache directory `dir`. Refuses,
+ * with a reason for the operator, a path that is not a directory, is owned by another uid, is
+ * group/other-writable (someone else could plant or delete entries), or is not writable (a
+ * read-only filesystem, or a normal user pointed at /var/lib/kubelet). A directory this uid owns
+ * that is merely group/other-readable (0755) is tightened to 0700, since entries hold tokens.
+ */
+export async function openCacheStore(dir: string, options: CacheStoreOptions = {}): Promise<OpenCacheResult> {
+  const path = resolve(dir);
+  const refuse = (reason: string): OpenCacheResult => ({ ok: false, reason: `cache directory ${path} ${reason}` });
+  let mkdirError: unknown;
+  await fsp.mkdir(path, { recursive: true, mode: DIR_MODE }).catch((error: unknown) => {
+    mkdirError = error;
+  });
+  let stat;
+  try {
+    // stat, not lstat: /var/lib/kubelet is often a symlink to a data disk. Following it is safe
+    // because what it leads to must still be a directory owned by this uid and closed to others.
+    stat = await fsp.stat(path);
+  } catch (error) {
+    return refuse(`cannot be created or inspected (${errorCode(mkdirError ?? error) ?? String(mkdirError ?? error)})`);
+  }
+  if (!stat.isDirectory()) return refuse('is not a directory');
+  const uid = process.getuid?.();
+  if (uid !== undefined && stat.uid !== uid) return refuse(`is owned by uid ${stat.uid}, not by this process's uid ${uid}`);
+  const mode = stat.mode & 0o777;
+  if ((mode & 0o022) !== 0) return refuse(`is writable by group or others (mode ${octal(mode)})`);
+  try {
+    if ((mode & 0o077) !== 0) await fsp.chmod(path, DIR_MODE);
+    // access(2) reports EROFS for a read-only mount even to root, and EACCES to a normal user.
+    await fsp.access(path, constants.W_OK | constants.X_OK);
+  } catch (error) {
+    return refuse(`is not writable (${errorCode(error) ?? String(error)})`);
+  }
+  return { ok: true, store: createStore(path, options) };
+}
+
+function createStore(dir: string, options: CacheStoreOptions): CacheStore {
+  const log = options.log ?? silentLogger;
+  const now = options.now ?? Date.now;
+  const uid = process.getuid?.();
+  let tmpSwept = false;
+
+  const read = async (name: string): Promise<unknown> => {
+    assertCacheName(name, 'cache entry');
+    const file = await readRegularFile(join(dir, name), MAX_ENTRY_BYTES);
+    const refuse = (reason: string): undefined => {
+      log.debug('ignoring cache entry', { entry: name, reason });
+      return undefined;
+    };
+    if (!file.ok) return file.missing ? undefined : refuse(file.reason);
+    if (uid !== undefined && file.stat.uid !== uid) return refuse(`owned by uid ${file.stat.uid}`);
+    if ((file.stat.mode & 0o077) !== 0) return refuse(`mode ${octal(file.stat.mode & 0o777)} is group/other-accessible`);
+    try {
+      return JSON.parse(UTF8.decode(file.bytes)) as unknown;
+    } catch {
+      return refuse('not valid JSON');
+    }
+  };
+
+  const write = async (name: string, value: unknown): Promise<void> => {
+    assertCacheName(name, 'cache entry');
+    const text: string | undefined = JSON.stringify(value);
+    if (text === undefined) throw new Error(`cache entry ${name}: value is not JSON`);
+    const bytes = Buffer.from(text, 'utf8');
+    if (bytes.length > MAX_ENTRY_BYTES) throw new Error(`cache entry ${name}: ${bytes.length} bytes is over ${MAX_ENTRY_BYTES}`);
+    // A random name per write: concurrent writers of one entry never share a temp file, and the
+    // last rename wins with a complete value.
+    const tmp = join(dir, `${name}.${randomBytes(8).toString('hex')}.tmp`);
+    let handle: fsp.FileHandle | undefined;
+    try {
+      handle = await fsp.open(tmp, WRITE_FLAGS, FILE_MODE);
+      // The umask can only remove bits from 0600; set it exactly so the owner can always read it back.
+      await handle.chmod(FILE_MODE);
+      await handle.writeFile(bytes);
+      // Data before rename: otherwise a crash can leave the new name pointing at an empty file.
+      await handle.sync();
+      await handle.close();
+      handle = undefined;
+      await fsp.rename(tmp, join(dir, name));
+    } catch (error) {
+      await handle?.close().catch(() => undefined);
+      await fsp.unlink(tmp).catch(() => undefined);
+      throw error;
+    }
+    await syncDirectory(dir);
+    if (!tmpSwept) {
+      tmpSwept = true;
+      await sweepStaleTmp(dir, now(), log);
+    }
+  };
+
+  const remove = async (name: string): Promise<void> => {
+    assertCacheName(name, 'cache entry');
+    try {
+      await fsp.unlink(join(dir, name));
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT') throw error;
+    }
+  };
+
+  return { dir, read, write, remove };
+}
+
+/**
+ * Makes the rename durable. Some filesystems cannot fsync a directory (EINVAL), and some platforms
+ * cannot open one (EISDIR, EPERM on Windows); the rename itself has happened, so those are not failures.
+ */
+async function syncDirectory(dir: string): Promise<void> {
+  let handle: fsp.FileHandle | undefined;
+  try {
+    handle = await fsp.open(dir, constants.O_RDONLY);
+    await handle.sync();
+  } catch (error) {
+    if (!DIR_SYNC_UNSUPPORTED.has(errorCode(error) ?? '')) throw error;
+  } finally {
+    await handle?.close();
+  }
+}
+
+/**
+ * Removes temp files abandoned by writers killed between create and rename. Only old ones: a young
+ * one may belong to a write in progress. Best effort, once per store: a failure here changes nothing.
+ */
+async function sweepStaleTmp(dir: string, nowMs: number, log: Logger): Promise<void> {
+  try {
+    for (const name of await fsp.readdir(dir)) {
+      if (!TMP_PATTERN.test(name)) continue;
+      const path = join(dir, name);
+      const stat = await fsp.lstat(path).catch(() => undefined);
+      if (stat === undefined || stat.isDirectory() || nowMs - stat.mtimeMs < STALE_TMP_MS) continue;
+      await fsp.unlink(path).catch(() => undefined);
+      log.debug('removed abandoned cache temp file', { file: name });
+    }
+  } catch {
+    // Listing failed: the next process tries again.
+  }
+}
+
+function octal(mode: number): string {
+  return `0${mode.toString(8).padStart(3, '0')}`;
+}

@@ -1,0 +1,236 @@
+import { afterAll, describe, expect, test } from 'bun:test';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { MAX_ENTRY_BYTES, openCacheStore, type CacheStore } from '../../src/cache/fileStore.ts';
+
+const isRoot = process.getuid?.() === 0;
+const NOBODY = 65534;
+
+const tempDirs: string[] = [];
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'cpo-store-'));
+  tempDirs.push(dir);
+  return dir;
+}
+
+afterAll(() => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+async function openStore(dir = join(tempDir(), 'cache')): Promise<CacheStore> {
+  const opened = await openCacheStore(dir);
+  if (!opened.ok) throw new Error(opened.reason);
+  return opened.store;
+}
+
+/** What `promise` rejects with; fails the test if it fulfils. */
+async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (error: unknown) => error,
+  );
+}
+
+/** Writes a file the way an attacker or a crash might leave it, bypassing the store. */
+function plant(store: CacheStore, name: string, content: string | Buffer, mode = 0o600): string {
+  const path = join(store.dir, name);
+  writeFileSync(path, content, { mode });
+  chmodSync(path, mode);
+  return path;
+}
+
+describe('CacheStore', () => {
+  test('round-trips JSON values and reports a missing entry as undefined', async () => {
+    const store = await openStore();
+    const value = { token: 'abc', expiresAtMs: 1_700_000_000_000, hosts: ['fra.ocir.io'], nested: { ok: true } };
+    await store.write('session', value);
+    expect(await store.read('session')).toEqual(value);
+    await store.write('session', [1, 2]);
+    expect(await store.read('session')).toEqual([1, 2]);
+    expect(await store.read('other')).toBeUndefined();
+  });
+
+  test('creates the directory 0700 and entries 0600, and leaves no temp file', async () => {
+    const dir = join(tempDir(), 'a', 'b', 'cache');
+    const store = await openStore(dir);
+    await store.write('entry', { x: 1 });
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, 'entry')).mode & 0o777).toBe(0o600);
+    expect(readdirSync(dir)).toEqual(['entry']);
+  });
+
+  test('tightens a 0755 directory it owns to 0700', async () => {
+    const dir = tempDir();
+    chmodSync(dir, 0o755);
+    await openStore(dir);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+  });
+
+  test('reads corrupt, truncated or non-UTF-8 JSON as undefined', async () => {
+    const store = await openStore();
+    plant(store, 'corrupt', 'not json');
+    plant(store, 'truncated', '{"token":"abc","expiresAtMs":17');
+    plant(store, 'empty', '');
+    plant(store, 'binary', Buffer.from([0x22, 0xff, 0xfe, 0x22]));
+    for (const name of ['corrupt', 'truncated', 'empty', 'binary']) expect(await store.read(name)).toBeUndefined();
+  });
+
+  test('does not follow a symlink in place of an entry', async () => {
+    const store = await openStore();
+    const target = join(tempDir(), 'target.json');
+    writeFileSync(target, '{"token":"planted"}', { mode: 0o600 });
+    symlinkSync(target, join(store.dir, 'linked'));
+    expect(await store.read('linked')).toBeUndefined();
+  });
+
+  test('refuses an entry readable by group or others', async () => {
+    const store = await openStore();
+    plant(store, 'open', '{"token":"x"}', 0o644);
+    plant(store, 'closed', '{"token":"x"}', 0o600);
+    expect(await store.read('open')).toBeUndefined();
+    expect(await store.read('closed')).toEqual({ token: 'x' });
+  });
+
+  test('refuses a directory or a FIFO in place of an entry', async () => {
+    const store = await openStore();
+    mkdirSync(join(store.dir, 'dir'), { mode: 0o700 });
+    expect(await store.read('dir')).toBeUndefined();
+    const fifo = spawnSync('mkfifo', ['-m', '600', join(store.dir, 'fifo')]);
+    if (fifo.status === 0) {
+      // Without O_NONBLOCK this read would hang forever waiting for a writer.
+      expect(await store.read('fifo')).toBeUndefined();
+    } else {
+      console.log('skipped the FIFO case: mkfifo is not available');
+    }
+  });
+
+  test('refuses an entry over MAX_ENTRY_BYTES, and will not write one', async () => {
+    const store = await openStore();
+    plant(store, 'big', JSON.stringify('x'.repeat(MAX_ENTRY_BYTES)));
+    expect(await store.read('big')).toBeUndefined();
+    expect(String(await rejectionOf(store.write('big', 'x'.repeat(MAX_ENTRY_BYTES))))).toMatch(/over/);
+    const fits = 'y'.repeat(MAX_ENTRY_BYTES - 2);
+    await store.write('fits', fits);
+    expect(await store.read('fits')).toBe(fits);
+  });
+
+  test.skipIf(!isRoot)('refuses an entry owned by another uid (needs root to chown)', async () => {
+    const store = await openStore();
+    const path = plant(store, 'foreign', '{"token":"x"}');
+    chownSync(path, NOBODY, NOBODY);
+    expect(await store.read('foreign')).toBeUndefined();
+  });
+
+  test('concurrent writers leave one complete value', async () => {
+    const store = await openStore();
+    const values = Array.from({ length: 20 }, (_, n) => ({ n, pad: String(n).repeat(20_000) }));
+    await Promise.all(values.map((value) => store.write('shared', value)));
+    const read = (await store.read('shared')) as { n: number; pad: string };
+    expect(read).toEqual(values[read.n]!);
+    expect(readdirSync(store.dir)).toEqual(['shared']);
+  });
+
+  test('ignores temp files and sweeps only old ones', async () => {
+    const store = await openStore();
+    await store.write('token', { v: 1 });
+    const old = plant(store, 'token.0123456789abcdef.tmp', '{"v":"half');
+    const young = 'token.fedcba9876543210.tmp';
+    plant(store, young, '{"v":2}');
+    const twoMinutesAgo = new Date(Date.now() - 120_000);
+    utimesSync(old, twoMinutesAgo, twoMinutesAgo);
+    expect(await store.read('token')).toEqual({ v: 1 });
+    // A fresh store sweeps on its first write.
+    const again = await openStore(store.dir);
+    await again.write('token', { v: 3 });
+    expect(readdirSync(store.dir).sort()).toEqual(['token', young]);
+  });
+
+  test('remove deletes an entry and accepts a missing one', async () => {
+    const store = await openStore();
+    await store.write('gone', 1);
+    await store.remove('gone');
+    expect(await store.read('gone')).toBeUndefined();
+    await store.remove('gone');
+  });
+
+  test('rejects invalid names and non-JSON values as bugs', async () => {
+    const store = await openStore();
+    for (const name of ['', 'Upper', '../escape', 'a/b', '.', '..', 'x.tmp', 'x.lock', 'x.break', 'a'.repeat(201)]) {
+      expect(String(await rejectionOf(store.read(name)))).toMatch(/invalid cache entry name/);
+      expect(String(await rejectionOf(store.write(name, 1)))).toMatch(/invalid cache entry name/);
+    }
+    expect(String(await rejectionOf(store.write('fine', undefined)))).toMatch(/not JSON/);
+  });
+});
+
+describe('openCacheStore', () => {
+  test('refuses a file in place of the directory, or under a file', async () => {
+    const file = join(tempDir(), 'file');
+    writeFileSync(file, '');
+    const here = await openCacheStore(file);
+    expect(here).toEqual({ ok: false, reason: `cache directory ${file} is not a directory` });
+    const under = await openCacheStore(join(file, 'cache'));
+    expect(under.ok).toBe(false);
+    if (!under.ok) expect(under.reason).toContain('ENOTDIR');
+  });
+
+  test('refuses a directory writable by group or others', async () => {
+    const dir = tempDir();
+    chmodSync(dir, 0o777);
+    const opened = await openCacheStore(dir);
+    expect(opened.ok).toBe(false);
+    if (!opened.ok) expect(opened.reason).toContain('writable by group or others (mode 0777)');
+  });
+
+  test.skipIf(!isRoot)('refuses a directory owned by another uid (needs root to chown)', async () => {
+    const dir = tempDir();
+    chownSync(dir, NOBODY, NOBODY);
+    const opened = await openCacheStore(dir);
+    expect(opened.ok).toBe(false);
+    if (!opened.ok) expect(opened.reason).toContain(`owned by uid ${NOBODY}`);
+  });
+
+  test('refuses a directory it cannot write', async () => {
+    // As root, chmod does not stop writes; the check then runs in a child process as uid nobody.
+    const base = tempDir();
+    chmodSync(base, 0o755);
+    const readOnlyParent = join(base, 'ro');
+    const readOnlyDir = join(base, 'ro-dir');
+    mkdirSync(readOnlyParent);
+    mkdirSync(readOnlyDir);
+    if (isRoot) {
+      chownSync(readOnlyParent, NOBODY, NOBODY);
+      chownSync(readOnlyDir, NOBODY, NOBODY);
+    }
+    chmodSync(readOnlyParent, 0o555);
+    chmodSync(readOnlyDir, 0o500);
+    const results = isRoot
+      ? openAsNobody([join(readOnlyParent, 'cache'), readOnlyDir])
+      : [await openCacheStore(join(readOnlyParent, 'cache')), await openCacheStore(readOnlyDir)];
+    expect(results.map((r) => r.ok)).toEqual([false, false]);
+    const [missing, existing] = results.map((r) => (r.ok ? '' : r.reason));
+    expect(missing).toContain('cannot be created or inspected (EACCES)');
+    expect(existing).toContain('is not writable (EACCES)');
+  });
+});
+
+/** Runs `openCacheStore` on each path in a child process running as uid/gid nobody. */
+function openAsNobody(paths: readonly string[]): { ok: boolean; reason?: string }[] {
+  const module = resolve(import.meta.dir, '../../src/cache/fileStore.ts');
+  const script = `
+    const { openCacheStore } = await import(${JSON.stringify(module)});
+    const results = [];
+    for (const path of ${JSON.stringify(paths)}) {
+      const r = await openCacheStore(path);
+      results.push(r.ok ? { ok: true } : r);
+    }
+    process.stdout.write(JSON.stringify(results));`;
+  const child = spawnSync(process.execPath, ['-e', script], { uid: NOBODY, gid: NOBODY, encoding: 'utf8', cwd: '/' });
+  if (child.status !== 0) throw new Error(`child as nobody failed: ${child.stderr}`);
+  return JSON.parse(child.stdout) as { ok: boolean; reason?: string }[];
+}
