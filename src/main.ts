@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { runCli } from './cli/run.ts';
 import { ProviderError } from './errors.ts';
-import { fetchTransport } from './net/http.ts';
+import { createFetchTransport } from './net/http.ts';
 import { systemClock } from './runtime.ts';
 
 /** The real world for `runCli`: process stdio, env, clock, files and fetch. */
@@ -26,13 +26,20 @@ function writeStdout(text: string): Promise<void> {
   });
 }
 
+// The provider decides per request whether a proxy applies (IMDS never); take the proxy variables
+// out of the process environment so the runtime's fetch cannot apply them behind our back.
+const env = { ...process.env };
+for (const name of ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy', 'ALL_PROXY', 'all_proxy']) {
+  delete process.env[name];
+}
+
 const status = await runCli({
   argv: process.argv.slice(2),
-  env: process.env,
+  env,
   clock: systemClock,
   files: { readText: (path) => readFile(path, 'utf8') },
-  transport: fetchTransport,
-  homeDir: process.env.HOME,
+  transport: createFetchTransport(env),
+  homeDir: env.HOME,
   stdinIsTTY: process.stdin.isTTY === true,
   readStdin,
   writeStdout,

@@ -1,6 +1,7 @@
 import { ProviderError } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import type { Clock } from '../runtime.ts';
+import type { Clock, Env } from '../runtime.ts';
+import { resolveProxy } from './proxy.ts';
 import type { Deadline } from './deadline.ts';
 import { nextRetryDelayMs, type AttemptOutcome, type RetryPolicy } from './retryPolicy.ts';
 
@@ -13,6 +14,8 @@ export interface HttpRequest {
   readonly url: URL;
   readonly headers?: Readonly<Record<string, string>>;
   readonly body?: string;
+  /** Never through a proxy (IMDS: link-local, and it rejects forwarded requests). */
+  readonly direct?: boolean;
 }
 
 export interface HttpResponse {
@@ -27,17 +30,42 @@ export type Transport = (request: HttpRequest, signal: AbortSignal) => Promise<H
 /** Answers bigger than this are cut off: every answer we read is a small JSON document or PEM. */
 export const MAX_RESPONSE_BYTES = 1024 * 1024;
 
-/** `fetch`, which Node and Bun both provide; redirects are not followed (no OCI endpoint we call redirects). */
-export const fetchTransport: Transport = async (request, signal) => {
-  const response = await fetch(request.url, {
-    method: request.method,
-    headers: request.headers,
-    body: request.body,
-    signal,
-    redirect: 'manual',
-  });
-  return { status: response.status, headers: response.headers, body: await readCapped(response) };
-};
+/**
+ * `fetch`, which Node and Bun both provide, with the proxy chosen by `resolveProxy` from `env`.
+ * The proxy is always passed explicitly: `main.ts` removes the proxy variables from the process
+ * environment so Bun's fetch never applies them on its own (it would send IMDS through a proxy).
+ * Bun takes a `proxy` option; Node's fetch needs undici's ProxyAgent, loaded only when a proxy is
+ * used. Redirects are not followed (no OCI endpoint we call redirects).
+ */
+export function createFetchTransport(env: Env): Transport {
+  return async (request, signal) => {
+    const proxy = request.direct === true ? undefined : resolveProxy(request.url, env);
+    const init = { method: request.method, headers: request.headers, body: request.body, signal, redirect: 'manual' as const };
+    let response: Response;
+    if (proxy === undefined) {
+      response = await fetch(request.url, init);
+    } else if (process.versions.bun !== undefined) {
+      response = await fetch(request.url, { ...init, proxy: proxy.href } as RequestInit);
+    } else {
+      response = await fetchThroughUndiciProxy(request.url, init, proxy);
+    }
+    return { status: response.status, headers: response.headers, body: await readCapped(response) };
+  };
+}
+
+const undiciAgents = new Map<string, unknown>();
+
+async function fetchThroughUndiciProxy(url: URL, init: RequestInit, proxy: URL): Promise<Response> {
+  const undici = await import('undici');
+  let agent = undiciAgents.get(proxy.href) as InstanceType<typeof undici.ProxyAgent> | undefined;
+  if (agent === undefined) {
+    // Plain-http targets go as absolute-form requests, as curl and Bun send them: many proxies (squid's
+    // default SSL_ports rule) refuse CONNECT to anything but 443. https targets still tunnel.
+    agent = new undici.ProxyAgent({ uri: proxy.href, proxyTunnel: false });
+    undiciAgents.set(proxy.href, agent);
+  }
+  return (await undici.fetch(url, { ...(init as Parameters<typeof undici.fetch>[1]), dispatcher: agent })) as unknown as Response;
+}
 
 async function readCapped(response: Response): Promise<string> {
   if (response.body === null) return '';

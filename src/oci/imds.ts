@@ -56,7 +56,7 @@ export function createImdsClient(init: ImdsInit): ImdsClient {
         name,
         timeoutMs: IMDS_TIMEOUT_MS,
         retry: IMDS_RETRY,
-        request: () => ({ method: 'GET', url, headers: { authorization: 'Bearer Oracle' } }),
+        request: () => ({ method: 'GET', url, headers: { authorization: 'Bearer Oracle' }, direct: true }),
       });
     } catch (error) {
       if (error instanceof ProviderError && error.code === 'ERR_NETWORK') {

@@ -5,7 +5,9 @@ import { apiKeyFingerprint } from './certificates.ts';
 import { startLoopbackServer } from './http.ts';
 import { IMDS_PREFIX, imdsHandler } from './imds.ts';
 import { ocirHandler } from './ocir.ts';
+import { ocid } from './ids.ts';
 import { createState, rotateLeaf, rotateTenancy } from './state.ts';
+import { REGISTRY_ISSUER, issueDockerToken } from './tokens.ts';
 import type { Emulator, EmulatorOptions } from './types.ts';
 
 /**
@@ -36,6 +38,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   ]);
   const [imds, auth, ocir] = servers;
   state.registryHost = ocir.host;
+  state.registryService = options.registryService ?? ocir.host;
   const imdsBaseUrl = `http://${imds.host}${IMDS_PREFIX}`;
   const authUrl = `http://${auth.host}`;
   let stopped: Promise<void> | undefined;
@@ -53,6 +56,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     instanceId: state.instanceId,
     namespace: state.namespace,
     registryTokenCaPem: state.registryCa.certificate.toString(),
+    registryTokenIssuer: REGISTRY_ISSUER,
+    registryService: state.registryService,
     identityRootCaPem: state.identityRoot.certificate.toString(),
     env: () => ({
       OCI_METADATA_BASE_URL: imdsBaseUrl,
@@ -87,6 +92,18 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     },
     revokeDockerTokens: () => {
       for (const jti of state.issuedDockerTokens) state.revokedDockerTokens.add(jti);
+    },
+    issuePushToken: async (repositories) => {
+      const realm = state.regionInfo.realmKey.toLowerCase();
+      const { token } = await issueDockerToken(state.registrySigner, {
+        principal: { type: 'user', id: ocid('user', realm), tenancyId: state.tenancyId },
+        audience: state.registryService,
+        access: repositories.map((name) => ({ type: 'repository', name, actions: ['pull', 'push'] })),
+        scoped: true,
+        nowMs: state.now(),
+        lifetimeSeconds: state.dockerTokenLifetimeSeconds,
+      });
+      return token;
     },
     get lastDockerToken() {
       return state.lastDockerToken;

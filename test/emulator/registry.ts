@@ -60,7 +60,7 @@ async function authenticate(state: EmulatorState, exchange: Exchange, scope: str
   const challenge = (error?: string): Headers => ({
     ...API_VERSION_HEADER,
     'www-authenticate':
-      `Bearer realm="http://${state.registryHost}${TOKEN_PATH}",service="${state.registryHost}",scope="${scope}"` +
+      `Bearer realm="http://${state.registryHost}${TOKEN_PATH}",service="${state.registryService}",scope="${scope}"` +
       (error === undefined ? '' : `,error="${error}"`),
   });
   if (presented === undefined) {

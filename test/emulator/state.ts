@@ -38,8 +38,10 @@ export interface EmulatorState {
   readonly authSigner: TokenSigner;
   readonly registryCa: CertificateAuthority;
   readonly registrySigner: TokenSigner;
-  /** Set once the OCIR server listens (it is the docker token's `aud`). */
+  /** Set once the OCIR server listens. */
   registryHost: string;
+  /** The docker token's `aud` and the token endpoint's `service`: the option, else `registryHost`. */
+  registryService: string;
   readonly sessionTokenLifetimeSeconds: number;
   readonly dockerTokenLifetimeSeconds: number;
   /** `"<namespace>/<repo>"` → existing tags. */
@@ -116,6 +118,7 @@ export async function createState(options: EmulatorOptions): Promise<EmulatorSta
     registryCa,
     registrySigner,
     registryHost: '',
+    registryService: '',
     sessionTokenLifetimeSeconds: options.sessionTokenLifetimeSeconds ?? DEFAULT_LIFETIME_SECONDS,
     dockerTokenLifetimeSeconds: options.dockerTokenLifetimeSeconds ?? DEFAULT_LIFETIME_SECONDS,
     repositories,

@@ -44,7 +44,7 @@ export async function handleTokenRequest(state: EmulatorState, exchange: Exchang
 
 /** Verifies a docker token presented back to OCIR: signature, audience, lifetime, not revoked. */
 export async function acceptDockerToken(state: EmulatorState, token: string): Promise<Verdict<VerifiedDockerToken>> {
-  const verified = await verifyDockerToken(state.registrySigner, token, state.registryHost, state.now());
+  const verified = await verifyDockerToken(state.registrySigner, token, state.registryService, state.now());
   if (verified.ok && state.revokedDockerTokens.has(verified.value.jti)) {
     return { ok: false, message: 'the docker token was revoked' };
   }
@@ -139,8 +139,8 @@ async function grantScoped(state: EmulatorState, exchange: Exchange, request: Sc
   }
   const presented = await acceptDockerToken(state, request.password);
   if (!presented.ok) return notAuthenticated(exchange, presented.message);
-  if (request.service !== null && request.service !== state.registryHost) {
-    sendOciError(exchange, 400, 'InvalidParameter', `service "${request.service}" is not this registry (${state.registryHost})`);
+  if (request.service !== null && request.service !== state.registryService) {
+    sendOciError(exchange, 400, 'InvalidParameter', `service "${request.service}" is not this registry (${state.registryService})`);
     return;
   }
   const principal = presented.value.principal;
@@ -174,7 +174,7 @@ export function requestedPulls(scopes: readonly string[]): string[] {
 async function mint(state: EmulatorState, principal: PrincipalInfo, access: RepositoryAccess[], scoped: boolean) {
   const issued = await issueDockerToken(state.registrySigner, {
     principal,
-    audience: state.registryHost,
+    audience: state.registryService,
     access,
     scoped,
     nowMs: state.now(),

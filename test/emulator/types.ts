@@ -25,6 +25,12 @@ export interface EmulatorOptions {
    * Default `{"emulatorns/app": ["1.0","latest"], "emulatorns/team/tool": ["v2"]}`.
    */
   repositories?: Record<string, string[]>;
+  /**
+   * The registry's name in docker tokens (`aud`, a string) and the `service` the token endpoint
+   * expects, default `registryHost`. OCIR's service is its own public host; set this when a
+   * separate registry trusts the emulator's tokens behind one front host (test/real/).
+   */
+  registryService?: string;
 }
 
 export type EndpointName =
@@ -82,6 +88,10 @@ export interface Emulator {
   readonly namespace: string;
   /** PEM of the CA whose key certified the docker-token signing key (the `x5c` chain ends at it). */
   readonly registryTokenCaPem: string;
+  /** The docker tokens' `iss`: a registry that trusts them must be configured with this issuer. */
+  readonly registryTokenIssuer: string;
+  /** The docker tokens' `aud` and the accepted `service` (`registryService` option, else `registryHost`). */
+  readonly registryService: string;
   /** PEM of the root of the instance-identity PKI (the auth service trusts only this root). */
   readonly identityRootCaPem: string;
   /** Env vars that point the provider at this emulator. */
@@ -113,6 +123,12 @@ export interface Emulator {
   registerApiKey(userId: string, publicKey: KeyObject | string, tenancyId?: string): string;
   /** Every docker token issued so far becomes invalid (tokens issued later are fine). */
   revokeDockerTokens(): void;
+  /**
+   * Test-only: a docker token granting pull and push on `repositories`, for seeding a real
+   * registry that trusts this emulator. The token endpoint never grants push (OCIR would only for
+   * a user with `manage repos`, which is not emulated); this token is not counted as issued there.
+   */
+  issuePushToken(repositories: readonly string[]): Promise<string>;
   /** The last docker token the token endpoint issued. */
   readonly lastDockerToken?: string;
   stop(): Promise<void>;

@@ -3,9 +3,9 @@ import { loadSettings, settingsFromEnv, settingsFromYaml } from '../../src/confi
 import { DEFAULT_SETTINGS } from '../../src/config/settings.ts';
 import { ProviderError } from '../../src/errors.ts';
 
-function configError(fn: () => unknown): ProviderError {
+async function configError(fn: () => unknown): Promise<ProviderError> {
   try {
-    fn();
+    await fn();
   } catch (error) {
     expect(error).toBeInstanceOf(ProviderError);
     expect((error as ProviderError).code).toBe('ERR_CONFIG_INVALID');
@@ -24,8 +24,8 @@ describe('defaults are the original plugin’s', () => {
       defaultUser: 'BEARER_TOKEN',
     });
   });
-  test('empty YAML file and empty env values', () => {
-    expect(settingsFromYaml('', 'c.yaml')).toEqual(DEFAULT_SETTINGS);
+  test('empty YAML file and empty env values', async () => {
+    expect(await settingsFromYaml('', 'c.yaml')).toEqual(DEFAULT_SETTINGS);
     expect(settingsFromEnv({ REGISTRY_PROTOCOL: '', OCIR_AUTH_METHOD: '  ' })).toEqual(DEFAULT_SETTINGS);
   });
 });
@@ -75,8 +75,8 @@ describe('environment', () => {
     [{ CREDENTIAL_CACHE_DIR: 'cache' }, 'CREDENTIAL_CACHE_DIR'],
   ];
   for (const [env, key] of bad) {
-    test(`invalid ${key}=${Object.values(env)[0]} names the variable`, () => {
-      const error = configError(() => settingsFromEnv(env));
+    test(`invalid ${key}=${Object.values(env)[0]} names the variable`, async () => {
+      const error = await configError(() => settingsFromEnv(env));
       expect(error.message).toStartWith(key);
       expect(error.details.key).toBe(key);
     });
@@ -89,8 +89,8 @@ test('CREDENTIAL_CACHE_DIR=none turns the cache off', () => {
 });
 
 describe('YAML', () => {
-  test('the original keys plus ours, with YAML types', () => {
-    const s = settingsFromYaml(
+  test('the original keys plus ours, with YAML types', async () => {
+    const s = await settingsFromYaml(
       'registryTokenPath: /20180419/docker/token\ndefaultUser: BEARER_TOKEN\nregistryProtocol: https\nocirAuthMethod: INSTANCE_PRINCIPAL\ntokenValidation: true\nregistryHosts:\n  - "*.corp.example"\nexecTimeout: 30\n',
       'c.yaml',
     );
@@ -98,8 +98,8 @@ describe('YAML', () => {
     expect(s.registryHosts).toEqual(['*.corp.example']);
     expect(s.execTimeoutMs).toBe(30_000);
   });
-  test('tokenValidation: enabled, as the original documents it', () => {
-    expect(settingsFromYaml('tokenValidation: enabled', 'c.yaml').tokenValidation).toBe(true);
+  test('tokenValidation: enabled, as the original documents it', async () => {
+    expect((await settingsFromYaml('tokenValidation: enabled', 'c.yaml')).tokenValidation).toBe(true);
   });
   const bad: [string, string][] = [
     ['registryProtocl: https', 'registryProtocl'],
@@ -110,16 +110,16 @@ describe('YAML', () => {
     ['ocirAuthMethod: true', 'ocirAuthMethod'],
   ];
   for (const [yaml, key] of bad) {
-    test(`${yaml} names ${key}`, () => {
-      const error = configError(() => settingsFromYaml(yaml, '/etc/cpo.yaml'));
+    test(`${yaml} names ${key}`, async () => {
+      const error = await configError(() => settingsFromYaml(yaml, '/etc/cpo.yaml'));
       expect(error.message).toContain(key);
       expect(error.message).toContain('/etc/cpo.yaml');
     });
   }
-  test('not a mapping, invalid YAML, duplicate keys', () => {
-    expect(configError(() => settingsFromYaml('- a\n- b', 'c.yaml')).message).toContain('mapping');
-    expect(configError(() => settingsFromYaml('a: [', 'c.yaml')).message).toContain('not valid YAML');
-    expect(configError(() => settingsFromYaml('defaultUser: a\ndefaultUser: b', 'c.yaml')).message).toContain('not valid YAML');
+  test('not a mapping, invalid YAML, duplicate keys', async () => {
+    expect((await configError(() => settingsFromYaml('- a\n- b', 'c.yaml'))).message).toContain('mapping');
+    expect((await configError(() => settingsFromYaml('a: [', 'c.yaml'))).message).toContain('not valid YAML');
+    expect((await configError(() => settingsFromYaml('defaultUser: a\ndefaultUser: b', 'c.yaml'))).message).toContain('not valid YAML');
   });
 });
 

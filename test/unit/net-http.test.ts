@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { ProviderError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/log.ts';
 import { createDeadline } from '../../src/net/deadline.ts';
-import { createHttpClient, fetchTransport, type CallSpec } from '../../src/net/http.ts';
+import { createFetchTransport, createHttpClient, type CallSpec } from '../../src/net/http.ts';
 import { NO_RETRY, SERVICE_RETRY } from '../../src/net/retryPolicy.ts';
 import { systemClock } from '../../src/runtime.ts';
 
@@ -35,7 +35,7 @@ const hang: Step = () => {};
 function client(budgetMs = 10_000) {
   const sleeps: number[] = [];
   const http = createHttpClient({
-    transport: fetchTransport,
+    transport: createFetchTransport({}),
     deadline: createDeadline(systemClock, budgetMs),
     clock: systemClock,
     log: silentLogger,

@@ -1,0 +1,16 @@
+import { mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { startEmulator } from '../emulator/index.ts';
+import { createTestPki } from './support/pki.ts';
+import { startOcirFront } from './support/front.ts';
+import { startRegistry, httpsStatus } from './support/registry.ts';
+const dir = mkdtempSync('/tmp/exp/r-');
+const pki = await createTestPki(join(dir, 'pki'));
+const front = await startOcirFront({ certificatePem: pki.serverCertificatePem, keyPem: pki.serverKeyPem });
+const emulator = await startEmulator({ registryService: front.host });
+const registry = await startRegistry(join(dir, 'registry'), pki, { realm: `https://${front.host}/20180419/docker/token`, service: front.host, issuer: emulator.registryTokenIssuer, rootCertificatesPem: emulator.registryTokenCaPem });
+front.connect({ tokenEndpoint: { protocol: 'http', host: emulator.registryHost }, registry: { protocol: 'https', host: registry.host, caPem: pki.caPem } });
+console.log(await httpsStatus(`https://${front.host}/v2/`, pki.caPem));
+const push = await emulator.issuePushToken(['emulatorns/app']);
+console.log(JSON.stringify({dir, front: front.host, registry: registry.host, push, env: emulator.env(), ca: pki.caFile}));
+await new Promise(r => setTimeout(r, 600000));
