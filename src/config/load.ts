@@ -1,4 +1,5 @@
 import { ProviderError } from '../errors.ts';
+import { parseGoDuration } from '../kubelet/duration.ts';
 import { LOG_LEVELS, type LogLevel } from '../log.ts';
 import { validateHostPattern } from '../ocir/hosts.ts';
 import type { Env, FileReader } from '../runtime.ts';
@@ -173,18 +174,15 @@ function readSwitch(value: unknown, fail: (problem: string) => never): boolean |
   return fail(`must be enabled or disabled, not ${describe(value)}`);
 }
 
-/** A Go-style duration (`50s`, `1m`, `45s500ms`) or a number of seconds. */
+/** A Go duration (`50s`, `1m`, `45s500ms`: the kubelet config's own format) or a number of seconds. */
 function readDuration(value: unknown, fail: (problem: string) => never): number | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value === 'number' && Number.isFinite(value)) return value * 1000;
   if (typeof value === 'string') {
     const text = value.trim();
     if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
-    const unitMs: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-    const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
-    if (parts.length > 0 && parts.map((p) => p[0]).join('') === text) {
-      return parts.reduce((sum, p) => sum + Number(p[1]) * (unitMs[p[2] ?? 's'] ?? 0), 0);
-    }
+    const ns = parseGoDuration(text);
+    if (ns !== undefined) return ns / 1e6;
   }
   return fail(`must be a duration such as 50s, not ${describe(value)}`);
 }

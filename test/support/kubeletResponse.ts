@@ -13,6 +13,9 @@
 import { Buffer } from 'node:buffer';
 import { urlsMatch, parseSchemelessUrl } from '../../src/kubelet/glob.ts';
 import type { AuthEntry, CacheKeyType } from '../../src/kubelet/response.ts';
+import { parseGoDuration } from '../../src/kubelet/duration.ts';
+
+export { parseGoDuration };
 
 /** The response as the kubelet holds it after a successful decode. */
 export interface KubeletView {
@@ -376,98 +379,6 @@ function decodeAuth(value: GoJson): Record<string, AuthEntry | null> | string {
     auth[key] = credentials;
   }
   return { ...auth };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Go's time.ParseDuration.
-
-const NS_PER_UNIT: Readonly<Record<string, bigint>> = {
-  ns: 1n,
-  us: 1_000n,
-  '\u00B5s': 1_000n, // µ MICRO SIGN
-  '\u03BCs': 1_000n, // μ GREEK SMALL LETTER MU
-  ms: 1_000_000n,
-  s: 1_000_000_000n,
-  m: 60_000_000_000n,
-  h: 3_600_000_000_000n,
-};
-const TWO_63 = 1n << 63n;
-const isDigitChar = (c: string | undefined): boolean => c !== undefined && c >= '0' && c <= '9';
-
-/**
- * Go's `time.ParseDuration`: `[-+]?([0-9]*(\.[0-9]*)?[a-z]+)+`, or a bare `0`. Returns the
- * duration in nanoseconds (a JS number: exact up to about 104 days, close beyond), or undefined
- * where Go returns an error: empty, a missing or unknown unit (`"1"`, `"1d"`, `"1H"`), spaces,
- * or a value outside int64 nanoseconds (beyond about 2562047h).
- */
-export function parseGoDuration(text: string): number | undefined {
-  let s = text;
-  let negative = false;
-  if (s[0] === '-' || s[0] === '+') {
-    negative = s[0] === '-';
-    s = s.slice(1);
-  }
-  if (s === '0') return 0;
-  if (s === '') return undefined;
-  let total = 0n;
-  while (s !== '') {
-    if (!(s[0] === '.' || isDigitChar(s[0]))) return undefined;
-    // Integer part (Go: leadingInt, an error past 1<<63).
-    let whole = 0n;
-    let i = 0;
-    for (; isDigitChar(s[i]); i++) {
-      if (whole > TWO_63 / 10n) return undefined;
-      whole = whole * 10n + BigInt(s.charCodeAt(i) - 48);
-      if (whole > TWO_63) return undefined;
-    }
-    const hadWhole = i > 0;
-    s = s.slice(i);
-    // Fraction (Go: leadingFraction, which stops adding precision instead of overflowing).
-    let fraction = 0n;
-    let scale = 1;
-    let hadFraction = false;
-    if (s[0] === '.') {
-      s = s.slice(1);
-      let overflow = false;
-      let j = 0;
-      for (; isDigitChar(s[j]); j++) {
-        if (overflow) continue;
-        if (fraction > (TWO_63 - 1n) / 10n) {
-          overflow = true;
-          continue;
-        }
-        const next = fraction * 10n + BigInt(s.charCodeAt(j) - 48);
-        if (next > TWO_63) {
-          overflow = true;
-          continue;
-        }
-        fraction = next;
-        scale *= 10;
-      }
-      hadFraction = j > 0;
-      s = s.slice(j);
-    }
-    if (!hadWhole && !hadFraction) return undefined;
-    // Unit: everything up to the next digit or '.'.
-    let u = 0;
-    while (u < s.length && s[u] !== '.' && !isDigitChar(s[u])) u++;
-    if (u === 0) return undefined;
-    const unit = Object.hasOwn(NS_PER_UNIT, s.slice(0, u)) ? NS_PER_UNIT[s.slice(0, u)] : undefined;
-    if (unit === undefined) return undefined;
-    s = s.slice(u);
-    if (whole > TWO_63 / unit) return undefined;
-    let v = whole * unit;
-    if (fraction > 0n) {
-      // float64 arithmetic, truncated toward zero, exactly as Go does it.
-      v += BigInt(Math.trunc(Number(fraction) * (Number(unit) / scale)));
-      if (v > TWO_63) return undefined;
-    }
-    total += v;
-    if (total > TWO_63) return undefined;
-  }
-  if (negative) return -Number(total);
-  if (total > TWO_63 - 1n) return undefined;
-  return Number(total);
 }
 
 // ---------------------------------------------------------------------------------------------
