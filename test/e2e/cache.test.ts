@@ -125,19 +125,24 @@ test('a cache directory that cannot be used: the provider still works without it
   expect(existsSync(join(file, 'cache'))).toBe(false);
 });
 
-test('a session token expiring between two execs is renewed, the docker token reused while fresh', async () => {
-  const shortLived = await startEmulator({ sessionTokenLifetimeSeconds: 4, dockerTokenLifetimeSeconds: 3600 });
+test('a session token expiring between two execs is renewed; a fresh docker token is reused meanwhile', async () => {
+  // 6 s session tokens are refreshed after 3 s (half their life); 60 s docker tokens stay fresh for 30 s.
+  const shortLived = await startEmulator({ sessionTokenLifetimeSeconds: 6, dockerTokenLifetimeSeconds: 60 });
   try {
     const env = { ...shortLived.env(), CREDENTIAL_CACHE_DIR: cacheDir };
-    const req = (repo: string) => kubeletRequest(`${shortLived.registryHost}/${shortLived.namespace}/${repo}`);
-    expectValid(await runProvider({ env, stdin: req('app') }));
-    await Bun.sleep(2_500);
-    // The docker token is still fresh: no federation needed even though the session is near expiry.
-    expectValid(await runProvider({ env, stdin: req('app') }));
+    const req = (registry: string) => kubeletRequest(`${registry}/${shortLived.namespace}/app`);
+    expectValid(await runProvider({ env, stdin: req(shortLived.registryHost) }));
+    await Bun.sleep(3_500);
+    // The docker token is still fresh: it is served without touching the stale session.
+    expectValid(await runProvider({ env, stdin: req(shortLived.registryHost) }));
     expect(shortLived.calls('auth.x509')).toBe(1);
-    rmSync(cacheDir, { recursive: true, force: true });
-    expectValid(await runProvider({ env, stdin: req('app') }));
+    expect(shortLived.calls('ocir.token')).toBe(1);
+    // A second registry needs a new docker token, and so a session: the stale one is renewed, not reused.
+    const other = `localhost:${shortLived.registryHost.split(':')[1]}`;
+    const result = await runProvider({ env: { ...env, REGISTRY_HOSTS: `${shortLived.registryHost},${other}` }, stdin: req(other) });
+    expectValid(result);
     expect(shortLived.calls('auth.x509')).toBe(2);
+    expect(shortLived.calls('ocir.token')).toBe(2);
   } finally {
     await shortLived.stop();
   }
