@@ -21,6 +21,12 @@ export type ErrorCode =
   | 'ERR_FEDERATION'
   /** The OCI config file, profile or API key is unusable. */
   | 'ERR_OCI_CONFIG'
+  /** The resource principal environment (`OCI_RESOURCE_PRINCIPAL_*`) is missing, inconsistent or expired. */
+  | 'ERR_RESOURCE_PRINCIPAL'
+  /** The kubelet's service-account token is unusable: not a JWT, without its claims, expired, or refused by the proxymux. */
+  | 'ERR_SERVICE_ACCOUNT_TOKEN'
+  /** OKE Workload Identity is not set up on this node or cluster, or the proxymux failed the exchange. */
+  | 'ERR_WORKLOAD_IDENTITY'
   /** OCIR refused or failed the docker token request. */
   | 'ERR_OCIR_TOKEN'
   /** An HTTP call failed at the transport level (connection, timeout) after its retries. */

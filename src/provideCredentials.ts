@@ -1,10 +1,10 @@
 import { ProviderError } from './errors.ts';
 import type { CredentialProviderRequest } from './kubelet/request.ts';
-import { buildResponse, type CredentialProviderResponse } from './kubelet/response.ts';
+import { buildResponse, noCredentialsResponse, type CredentialProviderResponse } from './kubelet/response.ts';
 import { parseImage } from './kubelet/image.ts';
 import type { Logger } from './log.ts';
 import type { HttpClient } from './net/http.ts';
-import type { IdentityProvider } from './oci/identity.ts';
+import type { IdentityProvider, Signer } from './oci/identity.ts';
 import { probeRepositoryAccess, type AccessVerdict } from './ocir/accessProbe.ts';
 import { DockerTokenRefused, fetchDockerToken, type DockerToken } from './ocir/dockerToken.ts';
 import { recognizeRegistry, type RegistryPolicy } from './ocir/hosts.ts';
@@ -21,10 +21,12 @@ export interface ProviderContext {
   readonly http: HttpClient;
   readonly clock: Clock;
   readonly log: Logger;
-  readonly identity: IdentityProvider;
+  /**
+   * Who signs for this request (the node, or the pod's workload identity) and the name its cached
+   * credentials are filed under; undefined when this pod gets no credentials (`serviceAccountFallback: none`).
+   */
+  readonly signer: Signer | undefined;
   readonly registryPolicy: RegistryPolicy;
-  /** Names the signing principal for cache keys before any identity is loaded. */
-  readonly principalKey: string;
   /** The node's shared credential cache; undefined when the cache directory is unusable or turned off. */
   readonly cache?: CredentialCache;
 }
@@ -46,6 +48,10 @@ export function cacheDurationMs(token: DockerToken, verdict: AccessVerdict | 'un
   return Math.min(full, UNVERIFIED_CACHE_DURATION_MS);
 }
 
+/**
+ * Answers one request: refuses a registry that is not OCIR, answers "no credentials" when the pod
+ * gets none, else the docker token of the request's signer (cached per registry and signer).
+ */
 export async function provideCredentials(request: CredentialProviderRequest, ctx: ProviderContext): Promise<CredentialProviderResponse> {
   const image = parseImage(request.image);
   const match = recognizeRegistry(image.registry, ctx.registryPolicy);
@@ -56,10 +62,19 @@ export async function provideCredentials(request: CredentialProviderRequest, ctx
     });
   }
   ctx.log.debug('registry recognised', { host: image.registry, kind: match.kind });
+  const signer = ctx.signer;
+  // A valid empty answer, not a failure: the kubelet then pulls as it would without this provider
+  // (imagePullSecrets, anonymous), logs nothing, and with "0s" does not remember the refusal.
+  if (signer === undefined) return noCredentialsResponse(request.apiVersion);
 
-  const fetch = () => dockerTokenWithOneRefresh(image.registry, ctx);
-  const token = ctx.cache === undefined ? await fetch() : await ctx.cache.dockerToken(image.registry, ctx.principalKey, fetch);
-  const verdict = ctx.settings.tokenValidation ? await checkAccess(image.registry, image.repository, image.digest ?? image.tag, token, ctx) : 'unchecked';
+  const fetch = () => dockerTokenWithOneRefresh(image.registry, signer.identity, ctx);
+  const token = ctx.cache === undefined ? await fetch() : await ctx.cache.dockerToken(image.registry, signer.principalKey, fetch);
+  const verdict = ctx.settings.tokenValidation ? await checkAccess(image.registry, image.repository, image.digest ?? image.tag, token, signer.principalKey, ctx) : 'unchecked';
+  if (request.serviceAccountToken !== undefined && token.token === request.serviceAccountToken) {
+    // The kubelet discards a response whose password is the pod's token unless cacheType is Token
+    // (kubelet-protocol.md §4.4 step 8). A docker token never is; this guards against a bug that would.
+    throw new ProviderError('ERR_INTERNAL', 'refusing to answer with the service account token as the password');
+  }
 
   return buildResponse({
     apiVersion: request.apiVersion,
@@ -71,8 +86,15 @@ export async function provideCredentials(request: CredentialProviderRequest, ctx
 }
 
 /** Token validation, at most once per token and repository when the cache can remember a success. */
-async function checkAccess(registry: string, repository: string, reference: string | undefined, token: DockerToken, ctx: ProviderContext): Promise<AccessVerdict> {
-  if (ctx.cache !== undefined && (await ctx.cache.isVerified(registry, ctx.principalKey, repository, token))) return 'authorized';
+async function checkAccess(
+  registry: string,
+  repository: string,
+  reference: string | undefined,
+  token: DockerToken,
+  principalKey: string,
+  ctx: ProviderContext,
+): Promise<AccessVerdict> {
+  if (ctx.cache !== undefined && (await ctx.cache.isVerified(registry, principalKey, repository, token))) return 'authorized';
   const verdict = await probeRepositoryAccess(ctx.http, ctx.log, {
     registry,
     protocol: ctx.settings.registryProtocol,
@@ -80,7 +102,7 @@ async function checkAccess(registry: string, repository: string, reference: stri
     reference: reference ?? 'latest',
     token: token.token,
   });
-  if (verdict === 'authorized') await ctx.cache?.markVerified(registry, ctx.principalKey, repository, token);
+  if (verdict === 'authorized') await ctx.cache?.markVerified(registry, principalKey, repository, token);
   return verdict;
 }
 
@@ -89,7 +111,7 @@ async function checkAccess(registry: string, repository: string, reference: stri
  * session is stale: re-federate once and try again. Never more (no loop), and never for API keys,
  * where a second try would fail the same way.
  */
-async function dockerTokenWithOneRefresh(registry: string, ctx: ProviderContext): Promise<DockerToken> {
+async function dockerTokenWithOneRefresh(registry: string, provider: IdentityProvider, ctx: ProviderContext): Promise<DockerToken> {
   const request = (identity: Awaited<ReturnType<IdentityProvider>>) =>
     fetchDockerToken(ctx.http, ctx.clock, {
       registry,
@@ -97,12 +119,12 @@ async function dockerTokenWithOneRefresh(registry: string, ctx: ProviderContext)
       tokenPath: ctx.settings.registryTokenPath,
       identity,
     });
-  const identity = await ctx.identity();
+  const identity = await provider();
   try {
     return await request(identity);
   } catch (error) {
     if (!(error instanceof DockerTokenRefused) || error.info.status !== 401 || identity.expiresAtMs === undefined) throw error;
     ctx.log.info('OCIR refused the session token; federating again once', { host: registry });
-    return request(await ctx.identity({ forceRefresh: true, rejected: identity }));
+    return request(await provider({ forceRefresh: true, rejected: identity }));
   }
 }

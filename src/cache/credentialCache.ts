@@ -31,6 +31,8 @@ export interface CredentialCacheInit {
 interface SessionEntry {
   readonly v: typeof VERSION;
   readonly kind: 'session';
+  /** Whose session: absent for the node's instance principal, else e.g. a workload's service account. */
+  readonly scope?: string;
   readonly keyId: string;
   readonly privateKeyPem: string;
   readonly principal: string;
@@ -66,9 +68,10 @@ function entryName(kind: string, ...parts: string[]): string {
 const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const isText = (v: unknown): v is string => typeof v === 'string' && v !== '';
 
-function asSession(value: unknown): SessionEntry | undefined {
+function asSession(value: unknown, scope: string | undefined): SessionEntry | undefined {
   const e = value as Partial<SessionEntry> | undefined;
-  if (e?.v !== VERSION || e.kind !== 'session') return undefined;
+  // The scope is checked, not only hashed into the name: one workload's session is never another's.
+  if (e?.v !== VERSION || e.kind !== 'session' || e.scope !== scope) return undefined;
   if (!isText(e.keyId) || !e.keyId.startsWith('ST$') || !isText(e.privateKeyPem) || !isText(e.principal) || !isText(e.tenancyId)) return undefined;
   if (!isNumber(e.issuedAtMs) || !isNumber(e.expiresAtMs) || e.expiresAtMs <= e.issuedAtMs) return undefined;
   return e as SessionEntry;
@@ -95,8 +98,12 @@ export function dockerTokenIsFresh(token: { issuedAtMs: number; expiresAtMs: num
 }
 
 export interface CredentialCache {
-  /** Wraps the instance-principal federation: the session token and its key, shared by every process of the node. */
-  sessionProvider(federate: () => Promise<FederatedSession>): IdentityProvider;
+  /**
+   * Wraps a federation: the session token and its key, shared by every process of the node. Without
+   * `scope` it is the node's instance principal; with one (a workload's service account), a separate
+   * entry that only that scope reads.
+   */
+  sessionProvider(federate: () => Promise<FederatedSession>, scope?: string): IdentityProvider;
   /** The docker token for (registry, principal): cached, or fetched by exactly one process while the others wait. */
   dockerToken(registry: string, principalKey: string, fetch: () => Promise<DockerToken>, options?: { refuse?: string }): Promise<DockerToken>;
   /** Whether this token was already proven to read this repository. */
@@ -116,20 +123,21 @@ export function createCredentialCache(init: CredentialCacheInit): CredentialCach
       log.warn('could not write the credential cache; carrying on without it', { dir: store.dir, reason: (error as Error).message });
     }
   };
-  const readSession = async (): Promise<FederatedSession | undefined> => {
-    const entry = asSession(await store.read(SESSION_ENTRY));
+  const readSession = async (name: string, scope: string | undefined): Promise<FederatedSession | undefined> => {
+    const entry = asSession(await store.read(name), scope);
     return entry === undefined ? undefined : sessionFromEntry(entry);
   };
 
   return {
-    sessionProvider(federate) {
+    sessionProvider(federate, scope) {
+      const name = scope === undefined ? SESSION_ENTRY : entryName('session', scope);
       return async (request) => {
         if (request?.forceRefresh !== true) {
-          const cached = await readSession();
+          const cached = await readSession(name, scope);
           if (cached !== undefined && !sessionNeedsRefresh(cached, clock.now())) return cached;
         }
-        return lock(SESSION_ENTRY, async () => {
-          const cached = await readSession();
+        return lock(name, async () => {
+          const cached = await readSession(name, scope);
           // After a 401, another process may already have re-federated: use its session unless it is the rejected one.
           const usable =
             cached !== undefined &&
@@ -137,7 +145,7 @@ export function createCredentialCache(init: CredentialCacheInit): CredentialCach
             (request?.forceRefresh !== true || (request.rejected !== undefined && cached.keyId !== request.rejected.keyId));
           if (usable) return cached;
           const fresh = await federate();
-          if (cached !== undefined && cached.tenancyId !== fresh.tenancyId) {
+          if (scope === undefined && cached !== undefined && cached.tenancyId !== fresh.tenancyId) {
             // Every SDK fails hard here: a node does not change tenancy, so this is a misrouted IMDS.
             throw new ProviderError('ERR_INSTANCE_CERTIFICATE', `unexpected change of tenancy from ${cached.tenancyId} to ${fresh.tenancyId}`, {
               hint: `the instance certificate now names another tenancy; check IMDS, then delete ${store.dir} if the change is intended`,
@@ -146,6 +154,7 @@ export function createCredentialCache(init: CredentialCacheInit): CredentialCach
           const entry: SessionEntry = {
             v: VERSION,
             kind: 'session',
+            ...(scope === undefined ? {} : { scope }),
             keyId: fresh.keyId,
             privateKeyPem: fresh.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
             principal: fresh.principal,
@@ -153,7 +162,7 @@ export function createCredentialCache(init: CredentialCacheInit): CredentialCach
             issuedAtMs: fresh.issuedAtMs,
             expiresAtMs: fresh.expiresAtMs,
           };
-          await write(SESSION_ENTRY, entry);
+          await write(name, entry);
           return fresh;
         });
       };

@@ -1,3 +1,4 @@
+import { DEFAULT_PROVIDER_NAME, type DoctorOptions } from '../doctor/options.ts';
 import { ProviderError } from '../errors.ts';
 import type { LogLevel } from '../log.ts';
 
@@ -5,6 +6,7 @@ import type { LogLevel } from '../log.ts';
 export type Command =
   | { readonly kind: 'plugin' }
   | { readonly kind: 'get-credentials'; readonly image: string; readonly apiVersion: string }
+  | { readonly kind: 'doctor'; readonly image: string | undefined; readonly options: DoctorOptions }
   | { readonly kind: 'version' }
   | { readonly kind: 'help' };
 
@@ -34,6 +36,8 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   let apiVersion = SHORT_API_VERSIONS.v1 as string;
   let wantsVersion = false;
   let wantsHelp = false;
+  /** Flags only `doctor` takes, by name; refused with any other command. */
+  const doctorFlags: Partial<Record<DoctorFlag, string>> = {};
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -75,6 +79,13 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       case 'help':
         wantsHelp = true;
         break;
+      case 'root':
+      case 'proc-dir':
+      case 'bin-dir':
+      case 'kubelet-config':
+      case 'provider-name':
+        doctorFlags[rawName] = value();
+        break;
       default:
         throw usage(`unknown flag ${arg}`);
     }
@@ -82,13 +93,28 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   if (wantsHelp) return { command: { kind: 'help' }, configPath, logLevel };
   if (wantsVersion) return { command: { kind: 'version' }, configPath, logLevel };
   const [name, ...rest] = positional;
+  const doctorFlag = Object.keys(doctorFlags)[0];
+  if (name !== 'doctor' && doctorFlag !== undefined) throw usage(`--${doctorFlag} is a flag of the doctor command`);
   if (name === undefined) return { command: { kind: 'plugin' }, configPath, logLevel };
   if (name === 'get-credentials') {
     if (rest.length !== 1) throw usage('get-credentials takes exactly one image, e.g. get-credentials fra.ocir.io/ns/repo');
     return { command: { kind: 'get-credentials', image: rest[0] as string, apiVersion }, configPath, logLevel };
   }
+  if (name === 'doctor') {
+    if (rest.length > 1) throw usage('doctor takes at most one image, e.g. doctor fra.ocir.io/ns/repo');
+    const options: DoctorOptions = {
+      root: doctorFlags.root ?? '/',
+      procDir: doctorFlags['proc-dir'],
+      binDir: doctorFlags['bin-dir'],
+      kubeletConfig: doctorFlags['kubelet-config'],
+      providerName: doctorFlags['provider-name'] ?? DEFAULT_PROVIDER_NAME,
+    };
+    return { command: { kind: 'doctor', image: rest[0], options }, configPath, logLevel };
+  }
   throw usage(`unknown command "${name}"`);
 }
+
+type DoctorFlag = 'root' | 'proc-dir' | 'bin-dir' | 'kubelet-config' | 'provider-name';
 
 function splitFlag(arg: string): [string, string | undefined] {
   const body = arg.replace(/^--?/, '');

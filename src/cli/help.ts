@@ -5,12 +5,27 @@ Usage:
                                                   CredentialProviderResponse on stdout
   credential-provider-oke get-credentials IMAGE   print the response for IMAGE (e.g. fra.ocir.io/ns/repo)
         [--api-version v1|v1beta1|v1alpha1]
+  credential-provider-oke doctor [IMAGE]          check this node: kubelet flags, executable, kubelet config,
+                                                  settings, IMDS, matchImages, identity, docker token and,
+                                                  with IMAGE, that the token can read it; a PASS/WARN/FAIL/SKIP
+                                                  line per check on stdout with the fix; exit 1 if any failed
   credential-provider-oke --version | --help
 
 Flags:
   -config, --config FILE   settings as YAML (otherwise from the environment)
   --log-level LEVEL        error, warn (default), info or debug; -v means debug
                            logs go to stderr; never to stdout, never a secret
+
+Doctor flags (paths are node paths; the kubelet's own flags are the defaults):
+  --bin-dir DIR            the kubelet's --image-credential-provider-bin-dir
+                           (default: the running kubelet's, else /etc/kubernetes/credential-provider/bin)
+  --kubelet-config PATH    the kubelet's --image-credential-provider-config, a file or directory
+                           (default: the running kubelet's, else /etc/kubernetes/credential-provider/config.yaml)
+  --provider-name NAME     providers[].name and executable name (default credential-provider-oke)
+  --proc-dir DIR           where to find the running kubelet (default /proc)
+  --root DIR               read every node path above under DIR (an inspected image, tests)
+  -config FILE             the provider settings to check (default: the -config in the kubelet config's
+                           args, else the environment plus the kubelet config's env, as the kubelet runs it)
 
 Settings (YAML key / environment variable, default):
   registryTokenPath / REGISTRY_TOKEN_PATH   /20180419/docker/token

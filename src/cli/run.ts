@@ -1,15 +1,19 @@
+import { createHash } from 'node:crypto';
+import { chooseSigner } from '../chooseSigner.ts';
 import { loadSettings } from '../config/load.ts';
 import type { Settings } from '../config/settings.ts';
 import { formatErrorLine, ProviderError } from '../errors.ts';
-import { decodeRequest, MAX_REQUEST_BYTES } from '../kubelet/request.ts';
+import { decodeRequest, MAX_REQUEST_BYTES, type CredentialProviderRequest } from '../kubelet/request.ts';
 import { encodeResponse } from '../kubelet/response.ts';
 import { createLogger, redact, type LogLevel, type Logger } from '../log.ts';
 import { createDeadline } from '../net/deadline.ts';
 import { createHttpClient, type Transport } from '../net/http.ts';
 import { createImdsClient } from '../oci/imds.ts';
-import type { IdentityProvider } from '../oci/identity.ts';
+import type { IdentityProvider, Signer } from '../oci/identity.ts';
 import { fromApiKeyProfile } from '../oci/principals/apiKey.ts';
 import { federateInstancePrincipal, fromInstancePrincipal } from '../oci/principals/instance.ts';
+import { fromResourcePrincipalEnv, resourcePrincipalKey } from '../oci/principals/resourcePrincipal.ts';
+import { workloadSigner } from '../oci/principals/workloadIdentity.ts';
 import { createCredentialCache, type CredentialCache } from '../cache/credentialCache.ts';
 import { openCacheStore } from '../cache/fileStore.ts';
 import { createRegionTable, regionMetadataFromSources, REGION_METADATA_ENV, type RegionInfo } from '../oci/regions.ts';
@@ -55,6 +59,12 @@ export async function runCli(io: CliIo): Promise<number> {
     await io.writeStdout(versionLine());
     return EXIT_OK;
   }
+  if (args.command.kind === 'doctor') {
+    // A report on stdout for people; it loads the settings itself, as one of its checks. Imported
+    // on use, so the plugin's exec never evaluates doctor (nor the YAML library it needs).
+    const { runDoctor } = await import('../doctor/doctor.ts');
+    return runDoctor({ ...args.command, configPath: args.configPath, logLevel: args.logLevel }, io);
+  }
   try {
     const settings = await loadSettings({ configPath: args.configPath, env: io.env, files: io.files });
     const log = createLogger({
@@ -67,7 +77,7 @@ export async function runCli(io: CliIo): Promise<number> {
       args.command.kind === 'plugin'
         ? decodeRequest(await readRequest(io))
         : decodeRequest(JSON.stringify({ kind: 'CredentialProviderRequest', apiVersion: args.command.apiVersion, image: args.command.image }));
-    const context = await createContext(io, settings, log);
+    const context = await createContext(io, settings, log, request);
     const response = await provideCredentials(request, context);
     await io.writeStdout(encodeResponse(response));
     log.info('credentials issued', { image: request.image, cacheDuration: response.cacheDuration });
@@ -86,8 +96,8 @@ async function readRequest(io: CliIo): Promise<Uint8Array> {
   return io.readStdin(MAX_REQUEST_BYTES);
 }
 
-/** Wires settings and the outside world into the one-exec context. */
-async function createContext(io: CliIo, settings: Settings, log: Logger): Promise<ProviderContext> {
+/** Wires settings and the outside world into the one-exec context; the request decides who signs. */
+async function createContext(io: CliIo, settings: Settings, log: Logger, request: CredentialProviderRequest): Promise<ProviderContext> {
   const deadline = createDeadline(io.clock, settings.execTimeoutMs);
   const http = createHttpClient({ transport: io.transport, deadline, clock: io.clock, log });
   const regionMetadata = await readRegionMetadata(io);
@@ -100,20 +110,28 @@ async function createContext(io: CliIo, settings: Settings, log: Logger): Promis
     regionMetadata,
     log,
   };
-  const identity: IdentityProvider =
+  const nodeIdentity = (): IdentityProvider =>
     settings.ocirAuthMethod === 'USER_PRINCIPAL'
       ? fromApiKeyProfile({ env: io.env, files: io.files, homeDir: io.homeDir, clock: io.clock })
-      : cache !== undefined
-        ? cache.sessionProvider(() => federateInstancePrincipal(instance))
-        : fromInstancePrincipal(instance);
+      : settings.ocirAuthMethod === 'RESOURCE_PRINCIPAL'
+        ? fromResourcePrincipalEnv({ env: io.env, files: io.files, clock: io.clock })
+        : cache !== undefined
+          ? cache.sessionProvider(() => federateInstancePrincipal(instance))
+          : fromInstancePrincipal(instance);
+  const signer: Signer | undefined = chooseSigner(request, {
+    fallback: settings.serviceAccountFallback,
+    clock: io.clock,
+    log,
+    node: () => ({ identity: nodeIdentity(), principalKey: principalKey(settings, io.env) }),
+    workload: (account, token) => workloadSigner({ http, clock: io.clock, log, files: io.files, env: io.env, settings, cache }, account, token),
+  });
   return {
     cache,
-    principalKey: principalKey(settings, io.env),
+    signer,
     settings,
     http,
     clock: io.clock,
     log,
-    identity,
     registryPolicy: {
       regions: createRegionTable(regionMetadata),
       extraRealmDomains: settings.realmDomains,
@@ -136,6 +154,7 @@ async function openCredentialCache(settings: Settings, io: CliIo, log: Logger, d
 /** Which principal signs, known before any identity is loaded, so a cached docker token is found without touching IMDS. */
 function principalKey(settings: Settings, env: Env): string {
   if (settings.ocirAuthMethod === 'INSTANCE_PRINCIPAL') return 'instance-principal';
+  if (settings.ocirAuthMethod === 'RESOURCE_PRINCIPAL') return resourcePrincipalKey(env, (text) => createHash('sha256').update(text).digest('hex').slice(0, 32));
   return `user-principal:${env.OCI_CONFIG_FILE ?? '~/.oci/config'}:${env.OCI_CLI_PROFILE ?? 'DEFAULT'}`;
 }
 

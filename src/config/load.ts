@@ -7,8 +7,10 @@ import {
   AUTH_METHODS,
   DEFAULT_SETTINGS,
   MAX_EXEC_TIMEOUT_MS,
+  SERVICE_ACCOUNT_FALLBACKS,
   SETTING_NAMES,
   type AuthMethod,
+  type ServiceAccountFallback,
   type SettingKey,
   type Settings,
 } from './settings.ts';
@@ -147,6 +149,17 @@ function validate(raw: RawSettings, name: (key: SettingKey) => string): Settings
     fail('credentialCacheDir', 'must be an absolute path, or none to turn the cache off');
   }
 
+  const workloadIdentityEndpoint = readHttpsOrigin(str('workloadIdentityEndpoint'), (problem) => fail('workloadIdentityEndpoint', problem));
+  const workloadIdentityCaFile = str('workloadIdentityCaFile');
+  if (workloadIdentityCaFile !== undefined && workloadIdentityCaFile !== '' && !workloadIdentityCaFile.startsWith('/')) {
+    // Relative to what? The kubelet's working directory is not a place anyone chose.
+    fail('workloadIdentityCaFile', 'must be an absolute path to the cluster CA certificate (PEM)');
+  }
+  const fallback = (str('serviceAccountFallback') ?? DEFAULT_SETTINGS.serviceAccountFallback).toLowerCase();
+  if (!SERVICE_ACCOUNT_FALLBACKS.includes(fallback as ServiceAccountFallback)) {
+    fail('serviceAccountFallback', `must be node (the provider's own identity) or none (no credentials), not "${fallback}"`);
+  }
+
   return {
     registryTokenPath,
     defaultUser,
@@ -159,7 +172,30 @@ function validate(raw: RawSettings, name: (key: SettingKey) => string): Settings
     logLevel: logLevel as LogLevel,
     logFile: logFile === '' ? undefined : logFile,
     credentialCacheDir: cacheDir === 'none' ? undefined : (cacheDir ?? DEFAULT_SETTINGS.credentialCacheDir),
+    workloadIdentityEndpoint,
+    workloadIdentityCaFile: workloadIdentityCaFile === '' ? undefined : workloadIdentityCaFile,
+    serviceAccountFallback: fallback as ServiceAccountFallback,
   };
+}
+
+/**
+ * `https://host[:port]` as an origin string. Only https: the request carries a pod's
+ * service-account token, a bearer credential. No path, query or user info: the provider appends
+ * the proxymux path itself, and anything else would be a typo that silently changes the target.
+ */
+function readHttpsOrigin(value: string | undefined, fail: (problem: string) => never): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return fail(`must be an https URL such as https://10.0.0.1:12250, not "${value}"`);
+  }
+  if (url.protocol !== 'https:') return fail(`must use https (it carries service-account tokens), not ${url.protocol.replace(':', '')}`);
+  if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '' || (url.pathname !== '/' && url.pathname !== '')) {
+    return fail('must be only https://host[:port], without a path, query or user info');
+  }
+  return url.origin;
 }
 
 /** The original's `TOKEN_VALIDATION=enabled`, plus YAML booleans and the usual spellings. */

@@ -27,10 +27,28 @@ export interface Settings {
   readonly logFile: string | undefined;
   /** Shared on-disk cache of session and docker tokens; undefined turns it off (`none`). YAML `credentialCacheDir`, env `CREDENTIAL_CACHE_DIR`. */
   readonly credentialCacheDir: string | undefined;
+  /**
+   * The OKE proxymux that exchanges a pod's service-account token for a resource principal session
+   * token (`https://host[:port]`, no path). Undefined means `https://$KUBERNETES_SERVICE_HOST:12250`,
+   * which the kubelet's environment usually lacks. YAML `workloadIdentityEndpoint`, env `WORKLOAD_IDENTITY_ENDPOINT`.
+   */
+  readonly workloadIdentityEndpoint: string | undefined;
+  /** PEM file of the cluster CA that signed the proxymux's certificate; required for workload identity. YAML `workloadIdentityCaFile`, env `WORKLOAD_IDENTITY_CA_FILE`. */
+  readonly workloadIdentityCaFile: string | undefined;
+  /**
+   * What a pod gets when it did not opt in to workload identity (or the kubelet sent no service-account
+   * token): `node`, the provider's own identity (`ocirAuthMethod`), or `none`, no credentials.
+   * YAML `serviceAccountFallback`, env `SERVICE_ACCOUNT_FALLBACK`.
+   */
+  readonly serviceAccountFallback: ServiceAccountFallback;
 }
 
-export type AuthMethod = 'INSTANCE_PRINCIPAL' | 'USER_PRINCIPAL';
-export const AUTH_METHODS: readonly AuthMethod[] = ['INSTANCE_PRINCIPAL', 'USER_PRINCIPAL'];
+/** Who signs by default: the node (instance principal), an OCI config profile, or the resource principal environment (RP v2.2). */
+export type AuthMethod = 'INSTANCE_PRINCIPAL' | 'USER_PRINCIPAL' | 'RESOURCE_PRINCIPAL';
+export const AUTH_METHODS: readonly AuthMethod[] = ['INSTANCE_PRINCIPAL', 'USER_PRINCIPAL', 'RESOURCE_PRINCIPAL'];
+
+export type ServiceAccountFallback = 'node' | 'none';
+export const SERVICE_ACCOUNT_FALLBACKS: readonly ServiceAccountFallback[] = ['node', 'none'];
 
 /** Stay well inside the kubelet's hard 60 s kill so the error is ours, not "context deadline exceeded". */
 export const DEFAULT_EXEC_TIMEOUT_MS = 50_000;
@@ -48,6 +66,9 @@ export const DEFAULT_SETTINGS: Settings = {
   logLevel: 'warn',
   logFile: undefined,
   credentialCacheDir: '/var/lib/kubelet/credential-provider-oke',
+  workloadIdentityEndpoint: undefined,
+  workloadIdentityCaFile: undefined,
+  serviceAccountFallback: 'node',
 };
 
 /** Each setting's YAML key and environment variable: one table, so both sources stay in step. */
@@ -63,6 +84,9 @@ export const SETTING_NAMES = {
   logLevel: 'LOG_LEVEL',
   logFile: 'LOG_FILE',
   credentialCacheDir: 'CREDENTIAL_CACHE_DIR',
+  workloadIdentityEndpoint: 'WORKLOAD_IDENTITY_ENDPOINT',
+  workloadIdentityCaFile: 'WORKLOAD_IDENTITY_CA_FILE',
+  serviceAccountFallback: 'SERVICE_ACCOUNT_FALLBACK',
 } as const;
 
 export type SettingKey = keyof typeof SETTING_NAMES;

@@ -14,8 +14,6 @@ export interface FileFacts {
  * Rejections carry the Node error (`code` ENOENT, EACCES, ...).
  */
 export interface NodeFs {
-  /** The node path as doctor shows it, resolved against the root for reading. */
-  resolve(nodePath: string): string;
   readText(nodePath: string): Promise<string>;
   readDir(nodePath: string): Promise<string[]>;
   /** Follows symlinks, as the kubelet's `exec.LookPath` does. */
@@ -26,7 +24,6 @@ export function nodeFs(root: string): NodeFs {
   // A relative node path would be relative to the kubelet's working directory, which is `/`.
   const resolve = (nodePath: string): string => join(root, isAbsolute(nodePath) ? nodePath : `/${nodePath}`);
   return {
-    resolve,
     readText: (p) => readFile(resolve(p), 'utf8'),
     readDir: (p) => readdir(resolve(p)),
     stat: async (p) => {

@@ -16,6 +16,11 @@ export interface HttpRequest {
   readonly body?: string;
   /** Never through a proxy (IMDS: link-local, and it rejects forwarded requests). */
   readonly direct?: boolean;
+  /**
+   * PEM of the CA(s) that must have signed the server's certificate, for an https endpoint with a
+   * private CA (the OKE proxymux, signed by the cluster CA). Undefined means the runtime's roots.
+   */
+  readonly caPem?: string;
 }
 
 export interface HttpResponse {
@@ -41,28 +46,37 @@ export function createFetchTransport(env: Env): Transport {
   return async (request, signal) => {
     const proxy = request.direct === true ? undefined : resolveProxy(request.url, env);
     const init = { method: request.method, headers: request.headers, body: request.body, signal, redirect: 'manual' as const };
+    const ca = request.caPem;
     let response: Response;
-    if (proxy === undefined) {
+    if (proxy === undefined && ca === undefined) {
       response = await fetch(request.url, init);
     } else if (process.versions.bun !== undefined) {
-      response = await fetch(request.url, { ...init, proxy: proxy.href } as RequestInit);
+      // Bun's fetch takes both as options; `tls.ca` applies to the target, also through a proxy tunnel.
+      const extra = { ...(proxy === undefined ? {} : { proxy: proxy.href }), ...(ca === undefined ? {} : { tls: { ca } }) };
+      response = await fetch(request.url, { ...init, ...extra });
     } else {
-      response = await fetchThroughUndiciProxy(request.url, init, proxy);
+      response = await fetchThroughUndici(request.url, init, proxy, ca);
     }
     return { status: response.status, headers: response.headers, body: await readCapped(response) };
   };
 }
 
+/** One undici dispatcher per (proxy, CA): an exec makes a handful of calls, so this holds one or two. */
 const undiciAgents = new Map<string, unknown>();
 
-async function fetchThroughUndiciProxy(url: URL, init: RequestInit, proxy: URL): Promise<Response> {
+/** Node's fetch takes neither a proxy nor a CA: undici's dispatchers do, loaded only when one is needed. */
+async function fetchThroughUndici(url: URL, init: RequestInit, proxy: URL | undefined, ca: string | undefined): Promise<Response> {
   const undici = await import('undici');
-  let agent = undiciAgents.get(proxy.href) as InstanceType<typeof undici.ProxyAgent> | undefined;
+  const key = `${proxy?.href ?? 'direct'}\n${ca ?? ''}`;
+  let agent = undiciAgents.get(key) as InstanceType<typeof undici.Dispatcher> | undefined;
   if (agent === undefined) {
-    // Plain-http targets go as absolute-form requests, as curl and Bun send them: many proxies (squid's
-    // default SSL_ports rule) refuse CONNECT to anything but 443. https targets still tunnel.
-    agent = new undici.ProxyAgent({ uri: proxy.href, proxyTunnel: false });
-    undiciAgents.set(proxy.href, agent);
+    agent =
+      proxy === undefined
+        ? new undici.Agent({ connect: { ca } })
+        : // Plain-http targets go as absolute-form requests, as curl and Bun send them: many proxies (squid's
+          // default SSL_ports rule) refuse CONNECT to anything but 443. https targets still tunnel.
+          new undici.ProxyAgent({ uri: proxy.href, proxyTunnel: false, ...(ca === undefined ? {} : { requestTls: { ca } }) });
+    undiciAgents.set(key, agent);
   }
   return (await undici.fetch(url, { ...(init as Parameters<typeof undici.fetch>[1]), dispatcher: agent })) as unknown as Response;
 }

@@ -26,3 +26,14 @@ export interface IdentityRequest {
 
 /** A principal is a function: it returns an identity that is valid now. */
 export type IdentityProvider = (request?: IdentityRequest) => Promise<Identity>;
+
+/**
+ * Who signs for one request, and the non-secret name its cached credentials are filed under.
+ * The name is known before the identity is loaded, so a cached docker token is found without
+ * touching IMDS, files or the proxymux; two signers with different names never share an entry.
+ */
+export interface Signer {
+  readonly identity: IdentityProvider;
+  /** e.g. `instance-principal`, `user-principal:<file>:<profile>`, `workload:<endpoint>:<ns>/<name>/<uid>`. */
+  readonly principalKey: string;
+}

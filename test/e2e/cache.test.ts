@@ -146,7 +146,7 @@ test('a session token expiring between two execs is renewed; a fresh docker toke
   } finally {
     await shortLived.stop();
   }
-});
+}, 20_000); // a 3.5 s wait, an emulator and three execs: more than bun's 5 s default
 
 test('certificate rotation between federations: the next federation uses the new certificate', async () => {
   expectValid(await run('app'));

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { WORKLOAD_IDENTITY_ANNOTATION } from '../../src/kubelet/serviceAccount.ts';
 import { startEmulator, type Emulator } from '../emulator/index.ts';
 import { validateKubeletResponse } from '../support/kubeletResponse.ts';
 import { kubeletRequest, runProvider } from '../support/runProvider.ts';
@@ -60,4 +61,22 @@ test.skipIf(NODE === null)('the provider runs under Node, directly and through a
     expect(validateKubeletResponse(result.stdout, 'credentialprovider.kubelet.k8s.io/v1').ok).toBe(true);
   }
   expect(carried).toBe(2); // federation and docker token went through the proxy on the second run
+}, 60_000);
+
+test.skipIf(NODE === null)('workload identity under Node: the proxymux is trusted through the cluster CA (undici Agent)', async () => {
+  const caFile = join(dir, 'cluster-ca.crt');
+  writeFileSync(caFile, emulator.proxymuxCaPem);
+  const serviceAccountToken = await emulator.issueServiceAccountToken({ namespace: 'team-a', name: 'puller', uid: '33333333-3333-4333-8333-333333333333' });
+  const result = await runProvider({
+    commandLine: [NODE!, bundle],
+    env: { ...emulator.env(), WORKLOAD_IDENTITY_ENDPOINT: emulator.proxymuxUrl, WORKLOAD_IDENTITY_CA_FILE: caFile },
+    stdin: kubeletRequest(`${emulator.registryHost}/${emulator.namespace}/app`, 'credentialprovider.kubelet.k8s.io/v1', {
+      serviceAccountToken,
+      serviceAccountAnnotations: { [WORKLOAD_IDENTITY_ANNOTATION]: 'enabled' },
+    }),
+  });
+  expect(result.stderr).toBe('');
+  expect(result.status).toBe(0);
+  const answer = JSON.parse(result.stdout) as { auth: Record<string, { password: string }> };
+  expect(emulator.dockerTokenPrincipal(answer.auth[emulator.registryHost]!.password)).toMatchObject({ type: 'workload', namespace: 'team-a', serviceAccount: 'puller' });
 }, 60_000);

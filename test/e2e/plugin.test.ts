@@ -203,6 +203,8 @@ describe('configuration', () => {
         'ocirAuthMethod: INSTANCE_PRINCIPAL',
         'tokenValidation: enabled',
         `registryHosts: ["${emulator.registryHost}"]`,
+        // With -config, settings come from the file only (as in the original), so the cache dir too.
+        `credentialCacheDir: ${join(tmp, 'yaml-cache')}`,
       ].join('\n'),
     );
     const env = emulator.env();

@@ -14,6 +14,7 @@ import {
   set,
   smallInteger,
   time,
+  tlv,
   unsignedInteger,
   utf8String,
 } from './der.ts';
@@ -73,7 +74,13 @@ const OID = {
   keyUsage: '2.5.29.15',
   subjectKeyIdentifier: '2.5.29.14',
   authorityKeyIdentifier: '2.5.29.35',
+  extKeyUsage: '2.5.29.37',
+  subjectAltName: '2.5.29.17',
+  serverAuth: '1.3.6.1.5.5.7.3.1',
 } as const;
+/** GeneralName tags (RFC 5280 §4.2.1.6): context-specific, primitive, implicit. */
+const SAN_DNS_TAG = 0x82;
+const SAN_IP_TAG = 0x87;
 
 const generateKeyPairAsync = promisify(generateKeyPair);
 
@@ -92,6 +99,11 @@ export interface CertificateSpec {
   readonly notBefore: Date;
   readonly notAfter: Date;
   readonly isCa: boolean;
+  /**
+   * For a TLS server certificate (the proxymux): subjectAltName entries and the serverAuth EKU.
+   * Clients match an IP host only against IP SANs, never the CN.
+   */
+  readonly server?: { readonly ips?: readonly string[]; readonly dnsNames?: readonly string[] };
 }
 
 /** Builds and signs (sha256WithRSAEncryption) an X.509 v3 certificate. */
@@ -109,6 +121,7 @@ export function issueCertificate(spec: CertificateSpec): X509Certificate {
     extension(OID.keyUsage, true, spec.isCa ? bitString(Buffer.from([0x06]), 1) : bitString(Buffer.from([0xa0]), 5)),
     extension(OID.subjectKeyIdentifier, false, octetString(keyIdentifier(spec.subjectKey))),
     extension(OID.authorityKeyIdentifier, false, sequence(implicit(0, keyIdentifier(issuerPublicKey)))),
+    ...(spec.server === undefined ? [] : serverExtensions(spec.server)),
   ];
 
   const serial = randomBytes(16);
@@ -208,6 +221,14 @@ export function certificateFingerprint(certificate: X509Certificate, algorithm: 
 /** API-key fingerprint (oci-auth.md §4.4): MD5 of the public key's SPKI DER, lowercase colon hex. */
 export function apiKeyFingerprint(publicKey: KeyObject): string {
   return colonHex(createHash('md5').update(publicKey.export({ type: 'spki', format: 'der' })).digest());
+}
+
+function serverExtensions(server: NonNullable<CertificateSpec['server']>): Buffer[] {
+  const names = [
+    ...(server.dnsNames ?? []).map((name) => tlv(SAN_DNS_TAG, Buffer.from(name, 'ascii'))),
+    ...(server.ips ?? []).map((ip) => tlv(SAN_IP_TAG, Buffer.from(ip.split('.').map(Number)))),
+  ];
+  return [extension(OID.extKeyUsage, false, sequence(oid(OID.serverAuth))), extension(OID.subjectAltName, false, sequence(...names))];
 }
 
 function encodeName(name: DistinguishedName): Buffer {

@@ -20,9 +20,10 @@ export const ENDPOINT_NAMES: readonly EndpointName[] = [
   'ocir.token',
   'ocir.v2',
   'ocir.manifest',
+  'proxymux.token',
 ];
 
-const GROUPS: ReadonlySet<string> = new Set<EndpointGroup>(['imds', 'auth', 'ocir']);
+const GROUPS: ReadonlySet<string> = new Set<EndpointGroup>(['imds', 'auth', 'ocir', 'proxymux']);
 
 export function groupOf(endpoint: EndpointName): EndpointGroup {
   return endpoint.slice(0, endpoint.indexOf('.')) as EndpointGroup;

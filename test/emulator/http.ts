@@ -1,5 +1,6 @@
 import { Buffer } from 'node:buffer';
 import { createServer } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { newRequestId } from './ids.ts';
@@ -32,11 +33,17 @@ export interface LoopbackServer {
 /** Bodies above this are refused: every legitimate body here is a few kilobytes. */
 const MAX_BODY_BYTES = 1024 * 1024;
 
-/** Listens on 127.0.0.1, port 0 (the OS picks a free port). */
-export async function startLoopbackServer(handler: Handler): Promise<LoopbackServer> {
+/** A TLS server's certificate chain and key, PEM: the proxymux is HTTPS, the other services plain HTTP. */
+export interface ServerTls {
+  readonly certificatePem: string;
+  readonly privateKeyPem: string;
+}
+
+/** Listens on 127.0.0.1, port 0 (the OS picks a free port); over TLS when `tls` is given. */
+export async function startLoopbackServer(handler: Handler, tls?: ServerTls): Promise<LoopbackServer> {
   const sockets = new Set<Socket>();
   const stopping = new AbortController();
-  const server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
     // The client's id is echoed so that one id follows a request through logs, as OCI does.
     const given = req.headers['opc-request-id'];
     const requestId = typeof given === 'string' && given !== '' ? given : newRequestId();
@@ -51,7 +58,9 @@ export async function startLoopbackServer(handler: Handler): Promise<LoopbackSer
         res.destroy();
       }
     });
-  });
+  };
+  const server = tls === undefined ? createServer(listener) : createTlsServer({ cert: tls.certificatePem, key: tls.privateKeyPem }, listener);
+  // `connection` gives the TCP socket for both kinds, so stop() can destroy hung ones.
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));

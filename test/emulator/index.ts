@@ -6,13 +6,16 @@ import { startLoopbackServer } from './http.ts';
 import { IMDS_PREFIX, imdsHandler } from './imds.ts';
 import { ocirHandler } from './ocir.ts';
 import { ocid } from './ids.ts';
+import { proxymuxHandler, workloadOcid } from './proxymux.ts';
+import { issueServiceAccountJwt } from './service-accounts.ts';
 import { createState, rotateLeaf, rotateTenancy } from './state.ts';
-import { REGISTRY_ISSUER, issueDockerToken } from './tokens.ts';
+import { REGISTRY_ISSUER, issueDockerToken, issueResourcePrincipalToken, issueUserSessionToken } from './tokens.ts';
 import type { Emulator, EmulatorOptions } from './types.ts';
 
 /**
  * A strict local OCI for tests, the demo and benchmarks: IMDS v2, the auth service's X.509
- * federation and OCIR (token endpoint and `/v2`), each on its own 127.0.0.1 port. It verifies
+ * federation, OCIR (token endpoint and `/v2`) and the OKE proxymux (HTTPS), each on its own
+ * 127.0.0.1 port. It verifies
  * signatures, fingerprints, certificate chains, clock skew and JWTs the way OCI does, so a client
  * that passes here signs correctly. The API is documented on the types in types.ts.
  */
@@ -27,6 +30,9 @@ export type {
   PrincipalInfo,
   PullPolicy,
   RegionInfo,
+  ResourcePrincipalTokenOptions,
+  ServiceAccountTokenRequest,
+  SessionTokenOptions,
 } from './types.ts';
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
@@ -35,12 +41,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     startLoopbackServer(imdsHandler(state)),
     startLoopbackServer(authHandler(state)),
     startLoopbackServer(ocirHandler(state)),
+    startLoopbackServer(proxymuxHandler(state), state.proxymuxTls),
   ]);
-  const [imds, auth, ocir] = servers;
+  const [imds, auth, ocir, proxymux] = servers;
   state.registryHost = ocir.host;
   state.registryService = options.registryService ?? ocir.host;
   const imdsBaseUrl = `http://${imds.host}${IMDS_PREFIX}`;
   const authUrl = `http://${auth.host}`;
+  const realm = state.regionInfo.realmKey.toLowerCase();
+  const publicKeyOf = (key: KeyObject | string): KeyObject =>
+    typeof key === 'string' ? createPublicKey(key) : key.type === 'private' ? createPublicKey(key) : key;
   let stopped: Promise<void> | undefined;
 
   return {
@@ -107,6 +117,44 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     },
     get lastDockerToken() {
       return state.lastDockerToken;
+    },
+    dockerTokenPrincipal: (token) => state.dockerTokenPrincipals.get(token),
+    issueSessionToken: (publicKey, options = {}) =>
+      issueUserSessionToken(state.authSigner, {
+        userId: options.userId ?? ocid('user', realm),
+        tenancyId: options.tenancyId ?? state.tenancyId,
+        sessionKey: publicKeyOf(publicKey),
+        nowMs: options.issuedAtMs ?? state.now(),
+        lifetimeSeconds: options.lifetimeSeconds ?? state.sessionTokenLifetimeSeconds,
+      }),
+    issueResourcePrincipalToken: (publicKey, options = {}) =>
+      issueResourcePrincipalToken(state.authSigner, {
+        ptype: 'resource',
+        resourceId: options.resourceId ?? ocid('fnfunc', realm, state.regionInfo.regionIdentifier),
+        resourceType: 'fnfunc',
+        tenancyId: options.tenancyId ?? state.tenancyId,
+        compartmentId: options.compartmentId ?? state.compartmentId,
+        sessionKey: publicKeyOf(publicKey),
+        nowMs: options.issuedAtMs ?? state.now(),
+        lifetimeSeconds: options.lifetimeSeconds ?? state.sessionTokenLifetimeSeconds,
+      }),
+    proxymuxUrl: `https://${proxymux.host}`,
+    proxymuxCaPem: state.clusterCa.certificate.toString(),
+    clusterId: state.clusterId,
+    serviceAccountAudience: state.serviceAccountAudience,
+    issueServiceAccountToken: (request) =>
+      issueServiceAccountJwt(state.k8sSigner, {
+        namespace: request.namespace,
+        name: request.name,
+        uid: request.uid,
+        podName: request.podName ?? `${request.name}-pod`,
+        audience: request.audience ?? state.serviceAccountAudience,
+        nowMs: state.now(),
+        expiresInSeconds: request.expiresInSeconds ?? 3600,
+      }),
+    workloadId: (namespace, serviceAccount) => workloadOcid(state, namespace, serviceAccount),
+    setClusterEnhanced: (enhanced) => {
+      state.clusterEnhanced = enhanced;
     },
     stop: () => {
       stopped ??= Promise.all(servers.map((server) => server.stop())).then(() => undefined);

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import type { ServerTls } from './http.ts';
 import type { KeyObject } from 'node:crypto';
 import type { CertificateAuthority, InstanceLeaf } from './certificates.ts';
-import { createIntermediateCa, createRootCa, generateRsaKeyPair, issueInstanceLeaf } from './certificates.ts';
+import { createIntermediateCa, createRootCa, generateRsaKeyPair, issueCertificate, issueInstanceLeaf } from './certificates.ts';
 import { FaultBoard } from './faults.ts';
-import { ocid } from './ids.ts';
+import { newTokenId, ocid } from './ids.ts';
 import type { TokenSigner } from './tokens.ts';
 import { createAuthSigner, createRegistrySigner } from './tokens.ts';
 import type { EmulatorOptions, PrincipalInfo, PullPolicy, RegionInfo } from './types.ts';
@@ -52,7 +53,19 @@ export interface EmulatorState {
   readonly issuedDockerTokens: Set<string>;
   readonly revokedDockerTokens: Set<string>;
   lastDockerToken: string | undefined;
+  /** Every docker token the token endpoint issued, and to whom (tests check no token went to the wrong workload). */
+  readonly dockerTokenPrincipals: Map<string, PrincipalInfo>;
   readonly faults: FaultBoard;
+  /** The "k8s" key that signs service-account tokens; the proxymux trusts only it. */
+  readonly k8sSigner: TokenSigner;
+  /** The cluster CA and the proxymux's TLS certificate for 127.0.0.1 issued by it. */
+  readonly clusterCa: CertificateAuthority;
+  readonly proxymuxTls: ServerTls;
+  readonly clusterId: string;
+  /** The `aud` the proxymux requires in service-account tokens. */
+  readonly serviceAccountAudience: string;
+  /** False: the proxymux answers 403, as for a cluster that is not an enhanced cluster. */
+  clusterEnhanced: boolean;
 }
 
 export const NAMESPACE = 'emulatorns';
@@ -67,6 +80,8 @@ const DEFAULT_REPOSITORIES: Readonly<Record<string, string[]>> = {
   [`${NAMESPACE}/team/tool`]: ['v2'],
 };
 const DEFAULT_LIFETIME_SECONDS = 3600;
+const DEFAULT_SERVICE_ACCOUNT_AUDIENCE = 'oke-workload-identity';
+const PROXYMUX_CERT_VALIDITY_MS = 24 * 60 * 60 * 1000;
 
 export async function createState(options: EmulatorOptions): Promise<EmulatorState> {
   const now = options.now ?? Date.now;
@@ -77,9 +92,9 @@ export async function createState(options: EmulatorOptions): Promise<EmulatorSta
   const instanceId = ocid('instance', realm, regionInfo.regionKey.toLowerCase());
   const startMs = now();
 
-  // RSA key generation is the slow part: all six keys at once, then the certificates.
-  const [rootKeys, intermediateKeys, leafKeys, registryCaKeys, registrySignerKeys, authKeys] = await Promise.all(
-    Array.from({ length: 6 }, () => generateRsaKeyPair()),
+  // RSA key generation is the slow part: all nine keys at once, then the certificates.
+  const [rootKeys, intermediateKeys, leafKeys, registryCaKeys, registrySignerKeys, authKeys, k8sKeys, clusterCaKeys, proxymuxKeys] = await Promise.all(
+    Array.from({ length: 9 }, () => generateRsaKeyPair()),
   );
   const identityRoot = await createRootCa([['CN', 'PKISVC Identity Root r2']], startMs, rootKeys);
   const identityIntermediate = await createIntermediateCa(
@@ -96,6 +111,16 @@ export async function createState(options: EmulatorOptions): Promise<EmulatorSta
   const registryCa = await createRootCa([['CN', 'Emulator OCIR Token CA']], startMs, registryCaKeys);
   const registrySigner = await createRegistrySigner(registryCa, startMs, registrySignerKeys);
   const authSigner = await createAuthSigner(authKeys);
+  const clusterCa = await createRootCa([['CN', 'Emulator OKE cluster CA']], startMs, clusterCaKeys);
+  const proxymuxCertificate = issueCertificate({
+    subject: [['CN', 'proxymux']],
+    subjectKey: proxymuxKeys!.publicKey,
+    issuer: clusterCa,
+    notBefore: new Date(startMs - 60_000),
+    notAfter: new Date(startMs + PROXYMUX_CERT_VALIDITY_MS),
+    isCa: false,
+    server: { ips: ['127.0.0.1'], dnsNames: ['localhost'] },
+  });
 
   const tenancies = new Set([tenancyId]);
   const repositories = new Map(
@@ -127,7 +152,17 @@ export async function createState(options: EmulatorOptions): Promise<EmulatorSta
     issuedDockerTokens: new Set(),
     revokedDockerTokens: new Set(),
     lastDockerToken: undefined,
+    dockerTokenPrincipals: new Map(),
     faults: new FaultBoard(),
+    k8sSigner: { kid: `k8s-${newTokenId()}`, keys: k8sKeys! },
+    clusterCa,
+    proxymuxTls: {
+      certificatePem: proxymuxCertificate.toString(),
+      privateKeyPem: proxymuxKeys!.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    },
+    clusterId: ocid('cluster', realm, regionInfo.regionIdentifier),
+    serviceAccountAudience: options.serviceAccountAudience ?? DEFAULT_SERVICE_ACCOUNT_AUDIENCE,
+    clusterEnhanced: true,
   };
 }
 

@@ -181,6 +181,7 @@ async function mint(state: EmulatorState, principal: PrincipalInfo, access: Repo
     lifetimeSeconds: state.dockerTokenLifetimeSeconds,
   });
   state.issuedDockerTokens.add(issued.jti);
+  state.dockerTokenPrincipals.set(issued.token, principal);
   state.lastDockerToken = issued.token;
   return issued;
 }

@@ -9,8 +9,9 @@ import type { Verdict } from './signature.ts';
 import type { PrincipalInfo } from './types.ts';
 
 /**
- * The two JWTs the emulator mints and checks: the auth service's session token (the `ST$` of
- * instance principals, oci-auth.md §3.5) and OCIR's docker token (§7.2). Both RS256 with a `kid`.
+ * The JWTs the emulator mints and checks: the auth service's session tokens (the `ST$` of
+ * instance principals, oci-auth.md §3.5; of `oci session authenticate`; and the RPSTs of resource
+ * principals and OKE workloads, §6) and OCIR's docker token (§7.2). All RS256 with a `kid`.
  */
 
 export interface TokenSigner {
@@ -60,11 +61,29 @@ export interface SessionTokenRequest {
   readonly lifetimeSeconds: number;
 }
 
+/** Real tokens carry the JWK as a JSON *string*, in this member order (oci-auth.md §3.5). */
+function jwkClaim(sessionKey: KeyObject): string {
+  const jwk = sessionKey.export({ format: 'jwk' });
+  return JSON.stringify({ kid: `session-${newTokenId()}`, n: jwk.n, e: jwk.e, kty: 'RSA', alg: ALGORITHM, use: 'sig' });
+}
+
+/** Signs auth-service claims: issuer, audience, subject, lifetime and jti as every `ST$` token has them. */
+function signAuthToken(signer: TokenSigner, claims: JWTPayload, subject: string, nowMs: number, lifetimeSeconds: number): Promise<string> {
+  const iat = Math.floor(nowMs / 1000);
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: ALGORITHM, kid: signer.kid, typ: 'JWT' })
+    .setIssuer(AUTH_ISSUER)
+    .setAudience(AUTH_AUDIENCE)
+    .setSubject(subject)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + lifetimeSeconds)
+    .setJti(newTokenId())
+    .sign(signer.keys.privateKey);
+}
+
 export async function issueSessionToken(signer: TokenSigner, request: SessionTokenRequest): Promise<string> {
   const iat = Math.floor(request.nowMs / 1000);
-  const jwk = request.sessionKey.export({ format: 'jwk' });
-  // Real tokens carry the JWK as a JSON *string*, in this member order (oci-auth.md §3.5).
-  const jwkString = JSON.stringify({ kid: `session-${newTokenId()}`, n: jwk.n, e: jwk.e, kty: 'RSA', alg: ALGORITHM, use: 'sig' });
+  const jwkString = jwkClaim(request.sessionKey);
   return new SignJWT({
     'opc-instance': request.instanceId,
     'opc-compartment': request.compartmentId,
@@ -85,6 +104,54 @@ export async function issueSessionToken(signer: TokenSigner, request: SessionTok
     .sign(signer.keys.privateKey);
 }
 
+/** A user's session token, as `oci session authenticate` writes to `security_token_file`. */
+export interface UserSessionTokenRequest {
+  readonly userId: string;
+  readonly tenancyId: string;
+  readonly sessionKey: KeyObject;
+  readonly nowMs: number;
+  readonly lifetimeSeconds: number;
+}
+
+export function issueUserSessionToken(signer: TokenSigner, request: UserSessionTokenRequest): Promise<string> {
+  const claims = { tenant: request.tenancyId, ptype: 'user', ttype: 'login', jwk: jwkClaim(request.sessionKey) };
+  return signAuthToken(signer, claims, request.userId, request.nowMs, request.lifetimeSeconds);
+}
+
+/**
+ * A resource principal session token (RPST, oci-auth.md §6): `ptype` `resource` for the RP v2.2
+ * environment, `workload` for OKE Workload Identity, whose tokens also name the pod's namespace,
+ * service account and cluster (emulator claims named like the IAM policy variables, so the
+ * emulator's policy can decide per workload).
+ */
+export interface ResourcePrincipalTokenRequest {
+  readonly ptype: 'resource' | 'workload';
+  readonly resourceId: string;
+  readonly resourceType: string;
+  readonly tenancyId: string;
+  readonly compartmentId: string;
+  readonly sessionKey: KeyObject;
+  readonly nowMs: number;
+  readonly lifetimeSeconds: number;
+  readonly workload?: { readonly namespace: string; readonly serviceAccount: string; readonly clusterId: string };
+}
+
+export function issueResourcePrincipalToken(signer: TokenSigner, request: ResourcePrincipalTokenRequest): Promise<string> {
+  const claims: JWTPayload = {
+    res_id: request.resourceId,
+    res_type: request.resourceType,
+    res_tenant: request.tenancyId,
+    res_compartment: request.compartmentId,
+    ptype: request.ptype,
+    ttype: 'res',
+    jwk: jwkClaim(request.sessionKey),
+    ...(request.workload === undefined
+      ? {}
+      : { namespace: request.workload.namespace, service_account: request.workload.serviceAccount, cluster_id: request.workload.clusterId }),
+  };
+  return signAuthToken(signer, claims, request.resourceId, request.nowMs, request.lifetimeSeconds);
+}
+
 export interface VerifiedSessionToken {
   readonly principal: PrincipalInfo;
   /** The key from the `jwk` claim: requests with this token must be signed by its private half. */
@@ -101,7 +168,7 @@ export async function verifySessionToken(signer: TokenSigner, jwt: string, nowMs
   if (!verified.ok) return verified;
   const claims = verified.value;
   const ptype = claims['ptype'];
-  if (ptype !== 'instance' && ptype !== 'user' && ptype !== 'resource') {
+  if (!isPrincipalType(ptype)) {
     return { ok: false, message: 'the security token has no known ptype claim' };
   }
   const tenancyId = stringClaim(claims, 'opc-tenant') ?? stringClaim(claims, 'tenant') ?? stringClaim(claims, 'res_tenant');
@@ -117,7 +184,25 @@ export async function verifySessionToken(signer: TokenSigner, jwt: string, nowMs
     return { ok: false, message: 'the jwk claim of the security token is not a JSON Web Key' };
   }
   if (sessionKey.asymmetricKeyType !== 'rsa') return { ok: false, message: 'the jwk claim is not an RSA key' };
-  return { ok: true, value: { principal: { type: ptype, id: claims.sub, tenancyId }, sessionKey } };
+  const principal = principalFromClaims(ptype, claims.sub, tenancyId, claims);
+  if (principal === undefined) return { ok: false, message: 'the workload token names no namespace, service account or cluster' };
+  return { ok: true, value: { principal, sessionKey } };
+}
+
+const PRINCIPAL_TYPES: ReadonlySet<unknown> = new Set<PrincipalInfo['type']>(['instance', 'user', 'resource', 'workload']);
+
+function isPrincipalType(value: unknown): value is PrincipalInfo['type'] {
+  return PRINCIPAL_TYPES.has(value);
+}
+
+/** A principal from token claims; a workload must name its namespace, service account and cluster. */
+function principalFromClaims(type: PrincipalInfo['type'], id: string, tenancyId: string, claims: JWTPayload): PrincipalInfo | undefined {
+  if (type !== 'workload') return { type, id, tenancyId };
+  const namespace = stringClaim(claims, 'namespace');
+  const serviceAccount = stringClaim(claims, 'service_account');
+  const clusterId = stringClaim(claims, 'cluster_id');
+  if (namespace === undefined || serviceAccount === undefined || clusterId === undefined) return undefined;
+  return { type, id, tenancyId, namespace, serviceAccount, clusterId };
 }
 
 // ---- docker tokens (OCIR) ----
@@ -157,6 +242,9 @@ export async function issueDockerToken(signer: TokenSigner, request: DockerToken
     ptype: request.principal.type,
     tenant: request.principal.tenancyId,
     scoped: request.scoped,
+    ...(request.principal.type === 'workload'
+      ? { namespace: request.principal.namespace, service_account: request.principal.serviceAccount, cluster_id: request.principal.clusterId }
+      : {}),
   })
     .setProtectedHeader({ alg: ALGORITHM, kid: signer.kid, typ: 'JWT', ...(signer.x5c ? { x5c: [...signer.x5c] } : {}) })
     .setIssuer(REGISTRY_ISSUER)
@@ -189,19 +277,18 @@ export async function verifyDockerToken(
   const claims = verified.value;
   const ptype = claims['ptype'];
   const tenancyId = stringClaim(claims, 'tenant');
-  if ((ptype !== 'instance' && ptype !== 'user' && ptype !== 'resource') || tenancyId === undefined || claims.sub === undefined || claims.jti === undefined) {
+  const principal =
+    isPrincipalType(ptype) && tenancyId !== undefined && claims.sub !== undefined ? principalFromClaims(ptype, claims.sub, tenancyId, claims) : undefined;
+  if (principal === undefined || claims.jti === undefined) {
     return { ok: false, message: 'the docker token lacks its principal claims' };
   }
   const access = Array.isArray(claims['access']) ? (claims['access'] as RepositoryAccess[]) : [];
-  return {
-    ok: true,
-    value: { principal: { type: ptype, id: claims.sub, tenancyId }, access, scoped: claims['scoped'] === true, jti: claims.jti },
-  };
+  return { ok: true, value: { principal, access, scoped: claims['scoped'] === true, jti: claims.jti } };
 }
 
 // ---- shared ----
 
-async function verifyJwt(
+export async function verifyJwt(
   what: string,
   signer: TokenSigner,
   jwt: string,

@@ -14,7 +14,7 @@ export interface EmulatorOptions {
   region?: string;
   /** What IMDS `/instance/regionInfo` answers (default fra in oc1); `canonicalRegionName` is its identifier. */
   regionInfo?: RegionInfo;
-  /** Lifetime of the auth service's session token (JWT `exp - iat`), default 3600. */
+  /** Lifetime of the auth service's session token (JWT `exp - iat`), and of the proxymux's RPSTs, default 3600. */
   sessionTokenLifetimeSeconds?: number;
   /** OCIR docker token `expires_in` and JWT lifetime, default 3600. */
   dockerTokenLifetimeSeconds?: number;
@@ -31,6 +31,8 @@ export interface EmulatorOptions {
    * separate registry trusts the emulator's tokens behind one front host (test/real/).
    */
   registryService?: string;
+  /** The audience the proxymux requires in service-account tokens (`aud`), default `oke-workload-identity`. */
+  serviceAccountAudience?: string;
 }
 
 export type EndpointName =
@@ -44,10 +46,11 @@ export type EndpointName =
   | 'auth.x509'
   | 'ocir.token'
   | 'ocir.v2'
-  | 'ocir.manifest';
+  | 'ocir.manifest'
+  | 'proxymux.token';
 
 /** A group of endpoints: a fault injected for a group hits the next calls to any endpoint in it. */
-export type EndpointGroup = 'imds' | 'auth' | 'ocir';
+export type EndpointGroup = 'imds' | 'auth' | 'ocir' | 'proxymux';
 
 export type FaultTarget = EndpointName | EndpointGroup;
 
@@ -64,9 +67,53 @@ export type StatusFault = { status: number; retryAfterSeconds?: number; body?: u
 export type Fault = StatusFault | { hang: true } | { latencyMs: number } | { reset: true };
 
 export interface PrincipalInfo {
-  type: 'instance' | 'user' | 'resource';
+  /** `workload`: an OKE Workload Identity (a pod's service account), from an RPST the proxymux issued. */
+  type: 'instance' | 'user' | 'resource' | 'workload';
   id: string;
   tenancyId: string;
+  /** Workloads only, as IAM policies name them: `request.principal.namespace`. */
+  namespace?: string;
+  /** Workloads only: `request.principal.service_account`. */
+  serviceAccount?: string;
+  /** Workloads only: `request.principal.cluster_id`. */
+  clusterId?: string;
+}
+
+/** A Kubernetes service-account token as the kubelet would request it for a pod (`issueServiceAccountToken`). */
+export interface ServiceAccountTokenRequest {
+  namespace: string;
+  name: string;
+  uid: string;
+  /** From now; negative for an already expired token. Default 3600. */
+  expiresInSeconds?: number;
+  /** `aud`; default the emulator's `serviceAccountAudience`. */
+  audience?: string | string[];
+  /** Bound pod name (`kubernetes.io.pod.name`), default `<name>-pod`. */
+  podName?: string;
+}
+
+/** A session token as `oci session authenticate` writes it (`issueSessionToken`). */
+export interface SessionTokenOptions {
+  /** `sub`, default a fresh user OCID. */
+  userId?: string;
+  /** Default the current tenancy. */
+  tenancyId?: string;
+  /** Default `sessionTokenLifetimeSeconds`. */
+  lifetimeSeconds?: number;
+  /** `iat`, default now: an hour ago with a 3600 s lifetime gives an expired token. */
+  issuedAtMs?: number;
+}
+
+/** A resource principal session token for the RP v2.2 environment (`issueResourcePrincipalToken`). */
+export interface ResourcePrincipalTokenOptions {
+  /** `sub` and `res_id`, default a fresh function OCID. */
+  resourceId?: string;
+  /** Default the current tenancy. */
+  tenancyId?: string;
+  /** Default the current compartment. */
+  compartmentId?: string;
+  lifetimeSeconds?: number;
+  issuedAtMs?: number;
 }
 
 /** Decides whether `principal` may pull `repository` (`"<namespace>/<repo...>"`). */
@@ -131,5 +178,29 @@ export interface Emulator {
   issuePushToken(repositories: readonly string[]): Promise<string>;
   /** The last docker token the token endpoint issued. */
   readonly lastDockerToken?: string;
+  /** The principal a docker token from the token endpoint was issued to, or undefined for a token it never issued. */
+  dockerTokenPrincipal(token: string): PrincipalInfo | undefined;
+  /**
+   * A session token for `publicKey` as `oci session authenticate` gives one (ptype `user`), RS256
+   * by the auth key, for a `security_token_file` profile. OCIR accepts it as `ST$<token>` from
+   * requests signed with the private half.
+   */
+  issueSessionToken(publicKey: KeyObject | string, options?: SessionTokenOptions): Promise<string>;
+  /** An RPST for `publicKey` (ptype `resource`, ttype `res`, `res_*` claims), for the RP v2.2 environment. */
+  issueResourcePrincipalToken(publicKey: KeyObject | string, options?: ResourcePrincipalTokenOptions): Promise<string>;
+  /** `https://127.0.0.1:<port>`: the OKE proxymux (`POST /resourcePrincipalSessionTokens`), over TLS with its own CA. */
+  readonly proxymuxUrl: string;
+  /** PEM of the CA that signed the proxymux's certificate (the cluster CA, for `WORKLOAD_IDENTITY_CA_FILE`). */
+  readonly proxymuxCaPem: string;
+  /** The cluster's OCID, in workload RPSTs and their principals. */
+  readonly clusterId: string;
+  /** The audience the proxymux requires in service-account tokens. */
+  readonly serviceAccountAudience: string;
+  /** A service-account token signed by the emulator's "k8s" key, as the kubelet passes one to the provider. */
+  issueServiceAccountToken(request: ServiceAccountTokenRequest): Promise<string>;
+  /** The workload OCID the proxymux puts in RPSTs (`sub`, `res_id`) for a service account. */
+  workloadId(namespace: string, serviceAccount: string): string;
+  /** False: the proxymux answers 403 to every exchange, as for a cluster that is not an enhanced cluster. Default true. */
+  setClusterEnhanced(enhanced: boolean): void;
   stop(): Promise<void>;
 }

@@ -44,6 +44,9 @@ describe('environment', () => {
       LOG_LEVEL: 'DEBUG',
       LOG_FILE: '/var/log/cpo.log',
       CREDENTIAL_CACHE_DIR: '/run/cpo-cache',
+      WORKLOAD_IDENTITY_ENDPOINT: 'https://10.0.0.1:12250/',
+      WORKLOAD_IDENTITY_CA_FILE: '/etc/kubernetes/ca.crt',
+      SERVICE_ACCOUNT_FALLBACK: 'None',
     });
     expect(s).toEqual({
       registryTokenPath: '/custom/token',
@@ -57,6 +60,9 @@ describe('environment', () => {
       logLevel: 'debug',
       logFile: '/var/log/cpo.log',
       credentialCacheDir: '/run/cpo-cache',
+      workloadIdentityEndpoint: 'https://10.0.0.1:12250',
+      workloadIdentityCaFile: '/etc/kubernetes/ca.crt',
+      serviceAccountFallback: 'none',
     });
   });
   const bad: [Record<string, string>, string][] = [
@@ -73,6 +79,13 @@ describe('environment', () => {
     [{ LOG_FILE: 'relative.log' }, 'LOG_FILE'],
     [{ DEFAULT_USER: 'a b' }, 'DEFAULT_USER'],
     [{ CREDENTIAL_CACHE_DIR: 'cache' }, 'CREDENTIAL_CACHE_DIR'],
+    [{ OCIR_AUTH_METHOD: 'WORKLOAD_IDENTITY' }, 'OCIR_AUTH_METHOD'],
+    [{ WORKLOAD_IDENTITY_ENDPOINT: 'http://10.0.0.1:12250' }, 'WORKLOAD_IDENTITY_ENDPOINT'],
+    [{ WORKLOAD_IDENTITY_ENDPOINT: '10.0.0.1:12250' }, 'WORKLOAD_IDENTITY_ENDPOINT'],
+    [{ WORKLOAD_IDENTITY_ENDPOINT: 'https://10.0.0.1:12250/resourcePrincipalSessionTokens' }, 'WORKLOAD_IDENTITY_ENDPOINT'],
+    [{ WORKLOAD_IDENTITY_ENDPOINT: 'https://user:pw@10.0.0.1:12250' }, 'WORKLOAD_IDENTITY_ENDPOINT'],
+    [{ WORKLOAD_IDENTITY_CA_FILE: 'ca.crt' }, 'WORKLOAD_IDENTITY_CA_FILE'],
+    [{ SERVICE_ACCOUNT_FALLBACK: 'instance' }, 'SERVICE_ACCOUNT_FALLBACK'],
   ];
   for (const [env, key] of bad) {
     test(`invalid ${key}=${Object.values(env)[0]} names the variable`, async () => {
@@ -81,6 +94,11 @@ describe('environment', () => {
       expect(error.details.key).toBe(key);
     });
   }
+});
+
+test('RESOURCE_PRINCIPAL is an auth method; workload identity settings default to the node fallback and no endpoint', () => {
+  expect(settingsFromEnv({ OCIR_AUTH_METHOD: 'resource_principal' }).ocirAuthMethod).toBe('RESOURCE_PRINCIPAL');
+  expect(DEFAULT_SETTINGS).toMatchObject({ serviceAccountFallback: 'node', workloadIdentityEndpoint: undefined, workloadIdentityCaFile: undefined });
 });
 
 test('CREDENTIAL_CACHE_DIR=none turns the cache off', () => {
@@ -98,6 +116,17 @@ describe('YAML', () => {
     expect(s.registryHosts).toEqual(['*.corp.example']);
     expect(s.execTimeoutMs).toBe(30_000);
   });
+  test('workload identity settings', async () => {
+    const s = await settingsFromYaml(
+      'workloadIdentityEndpoint: https://proxymux.example:12250\nworkloadIdentityCaFile: /etc/kubernetes/ca.crt\nserviceAccountFallback: none\n',
+      'c.yaml',
+    );
+    expect(s).toMatchObject({
+      workloadIdentityEndpoint: 'https://proxymux.example:12250',
+      workloadIdentityCaFile: '/etc/kubernetes/ca.crt',
+      serviceAccountFallback: 'none',
+    });
+  });
   test('tokenValidation: enabled, as the original documents it', async () => {
     expect((await settingsFromYaml('tokenValidation: enabled', 'c.yaml')).tokenValidation).toBe(true);
   });
@@ -108,6 +137,10 @@ describe('YAML', () => {
     ['registryHosts: 5', 'registryHosts'],
     ['registryHosts: [1, 2]', 'registryHosts'],
     ['ocirAuthMethod: true', 'ocirAuthMethod'],
+    ['workloadIdentityEndpoint: 12250', 'workloadIdentityEndpoint'],
+    ['workloadIdentityEndpoint: ftp://x', 'workloadIdentityEndpoint'],
+    ['workloadIdentityCaFile: [a]', 'workloadIdentityCaFile'],
+    ['serviceAccountFallback: false', 'serviceAccountFallback'],
   ];
   for (const [yaml, key] of bad) {
     test(`${yaml} names ${key}`, async () => {

@@ -116,3 +116,44 @@ describe('createHttpClient', () => {
     expect(error.message).toContain('while waiting for test GET /x');
   });
 });
+
+describe('createFetchTransport with a private CA (caPem)', () => {
+  /** An HTTPS server on 127.0.0.1 whose certificate a throwaway CA signed, as the cluster CA signs the proxymux's. */
+  async function tlsServer() {
+    const { createRootCa, generateRsaKeyPair, issueCertificate } = await import('../emulator/certificates.ts');
+    const { createServer: createHttpsServer } = await import('node:https');
+    const [caKeys, serverKeys, otherKeys] = await Promise.all([generateRsaKeyPair(), generateRsaKeyPair(), generateRsaKeyPair()]);
+    const now = Date.now();
+    const ca = await createRootCa([['CN', 'test cluster CA']], now, caKeys);
+    const other = await createRootCa([['CN', 'another CA']], now, otherKeys);
+    const certificate = issueCertificate({
+      subject: [['CN', 'proxymux']],
+      subjectKey: serverKeys.publicKey,
+      issuer: ca,
+      notBefore: new Date(now - 60_000),
+      notAfter: new Date(now + 3_600_000),
+      isCa: false,
+      server: { ips: ['127.0.0.1'] },
+    });
+    const tls = createHttpsServer({ cert: certificate.toString(), key: serverKeys.privateKey.export({ type: 'pkcs8', format: 'pem' }) }, (_q, r) => r.writeHead(200).end('ok'));
+    await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
+    return { tls, url: new URL(`https://127.0.0.1:${(tls.address() as AddressInfo).port}/x`), caPem: ca.certificate.toString(), otherPem: other.certificate.toString() };
+  }
+
+  test('trusts exactly the given CA', async () => {
+    const { tls, url, caPem, otherPem } = await tlsServer();
+    try {
+      const transport = createFetchTransport({});
+      const signal = new AbortController().signal;
+      const answer = await transport({ method: 'GET', url, caPem }, signal);
+      expect(answer.status).toBe(200);
+      expect(answer.body).toBe('ok');
+      const refused = (caPem: string | undefined) => transport({ method: 'GET', url, ...(caPem === undefined ? {} : { caPem }) }, signal).then(() => false, () => true);
+      expect(await refused(otherPem)).toBe(true);
+      expect(await refused(undefined)).toBe(true);
+    } finally {
+      tls.closeAllConnections();
+      tls.close();
+    }
+  });
+});

@@ -18,7 +18,8 @@ export async function checkExecutable(fs: NodeFs, binDir: string, providerName: 
   try {
     if (!(await fs.stat(binDir)).isDirectory) return fail(NAME, `the bin dir ${binDir} is not a directory`, install);
   } catch (error) {
-    return fail(NAME, `the bin dir ${binDir} cannot be read (${errnoCode(error) ?? String(error)})`, install);
+    const code = errnoCode(error);
+    return fail(NAME, code === 'ENOENT' ? `the bin dir ${binDir} does not exist` : `the bin dir ${binDir} cannot be read (${code ?? String(error)})`, install);
   }
   let facts;
   try {

@@ -9,7 +9,7 @@ import { federateInstancePrincipal } from '../../oci/principals/instance.ts';
 import type { RegionInfo } from '../../oci/regions.ts';
 import type { Clock, Env, FileReader } from '../../runtime.ts';
 import { describeError } from '../describeError.ts';
-import { fail, pass, type Outcome } from '../types.ts';
+import { fail, pass, skip, type Outcome } from '../types.ts';
 
 export const IDENTITY_CHECK = 'identity';
 
@@ -37,6 +37,10 @@ export async function checkIdentity(input: IdentityInput): Promise<Outcome<Ident
       const file = locateOciConfig({ env: input.env, homeDir: input.homeDir }).path;
       const tenancy = identity.tenancyId === undefined ? '' : `, tenancy ${identity.tenancyId}`;
       return pass(IDENTITY_CHECK, `USER_PRINCIPAL ${identity.principal}${tenancy} (profile [${profile}] of ${file})`, identity);
+    }
+    if (input.settings.ocirAuthMethod !== 'INSTANCE_PRINCIPAL') {
+      // A principal this check does not know how to load: say so rather than test the wrong one.
+      return skip(IDENTITY_CHECK, `skipped: doctor cannot check ${String(input.settings.ocirAuthMethod)} yet`);
     }
     const session = await federateInstancePrincipal({
       imds: createImdsClient({ http: input.http, env: input.env }),

@@ -31,8 +31,8 @@ export interface ImdsInput {
 
 /**
  * Asks IMDS for the region, as federation does, and resolves it to a realm (through IMDS
- * `regionInfo` for a region newer than this build). An API-key principal does not need IMDS, so
- * there an unreachable IMDS is a warning that only costs the region-based checks.
+ * `regionInfo` for a region newer than this build). Only the instance principal needs IMDS, so for
+ * the others an unreachable IMDS is a warning that only costs the region-based checks.
  */
 export async function checkImds(input: ImdsInput): Promise<Outcome<NodeRegion>> {
   const imds = createImdsClient({ http: input.http, env: input.env });
@@ -47,8 +47,8 @@ export async function checkImds(input: ImdsInput): Promise<Outcome<NodeRegion>> 
     return pass(NAME, detail, { region, regionMetadata });
   } catch (error) {
     const { detail, fix } = describeError(error);
-    if (input.authMethod === 'USER_PRINCIPAL') {
-      const why = 'not needed by USER_PRINCIPAL, but the region-based checks are skipped';
+    if (input.authMethod !== 'INSTANCE_PRINCIPAL') {
+      const why = `not needed by ${input.authMethod}, but the region-based checks are skipped`;
       return { result: { name: NAME, status: 'warn', detail: `${detail}; ${why}`, fix: fix ?? 'pass an image to doctor' } };
     }
     return { result: { name: NAME, status: 'fail', detail, fix: fix ?? 'the instance metadata service must answer at 169.254.169.254' } };

@@ -20,26 +20,28 @@ export interface MatchImagesInput {
 export function checkMatchImages(input: MatchImagesInput): Outcome<true> {
   if (input.region === undefined && input.image === undefined) return skip(NAME, 'needs the node region (IMDS) or an image');
   const matches = (target: string) => input.patterns.some((pattern) => urlsMatch(pattern, target));
+  const matched: string[] = [];
   if (input.image !== undefined) {
     // The kubelet matches the normalized name it pulls: registry and repository, no tag or digest.
     const name = `${input.image.registry}/${input.image.repository}`;
     if (!matches(name)) {
       return fail(NAME, `no entry matches ${name}: the kubelet pulls it without running the provider`, `add "${input.image.registry}" to matchImages and restart the kubelet`);
     }
+    matched.push(name);
   }
-  const imageNote = input.image === undefined ? '' : `${input.image.registry}/${input.image.repository} and `;
-  if (input.region === undefined) return pass(NAME, `${imageNote.replace(/ and $/, '')} is matched`, true);
+  if (input.region === undefined) return pass(NAME, `matched: ${matched.join(', ')}`, true);
+  const region = input.region.regionId;
   const hosts = ocirHostsForRegion(input.region);
   const missed = hosts.filter((host) => !matches(`${host}/namespace/repository`));
   const fix = 'use the matchImages of deploy/credential-provider-config.yaml (one entry per host shape) and restart the kubelet';
-  if (missed.length === hosts.length) {
-    return fail(NAME, `no entry matches the registries of region ${input.region.regionId} (${hosts.join(', ')})`, fix);
+  // Entries scoped to a namespace miss the bare hosts; when the given image is matched, that is only a warning.
+  if (missed.length === hosts.length && matched.length === 0) {
+    return fail(NAME, `no entry matches the registries of region ${region} (${hosts.join(', ')})`, fix);
   }
+  matched.push(...hosts.filter((host) => !missed.includes(host)));
   if (missed.length > 0) {
-    return {
-      result: { name: NAME, status: 'warn', detail: `${imageNote}some hosts of region ${input.region.regionId} are matched, but not ${missed.join(', ')}`, fix },
-      value: true,
-    };
+    const detail = `matched: ${matched.join(', ')}; no entry matches: ${missed.join(', ')} (region ${region})`;
+    return { result: { name: NAME, status: 'warn', detail, fix }, value: true };
   }
-  return pass(NAME, `${imageNote}every registry host of region ${input.region.regionId} is matched (${hosts.join(', ')})`, true);
+  return pass(NAME, `matched: ${matched.join(', ')} (every registry host of region ${region})`, true);
 }

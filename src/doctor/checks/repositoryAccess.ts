@@ -11,6 +11,8 @@ export const ACCESS_CHECK = 'repository access';
 export interface AccessInput {
   readonly image: ImageReference;
   readonly token: DockerToken;
+  /** Who the token was issued to (`instance:<ocid>`), so the IAM fix names what the policy must match. */
+  readonly principal: string;
   /** Who signed, for the IAM fix: instance principals need a dynamic group, API keys a user group. */
   readonly authMethod: Settings['ocirAuthMethod'];
   readonly protocol: Settings['registryProtocol'];
@@ -46,12 +48,17 @@ export async function checkRepositoryAccess(input: AccessInput): Promise<Outcome
   });
   if (verdict === 'authorized') return pass(ACCESS_CHECK, `the token can read ${target}`, true);
   if (verdict === 'denied') {
-    return fail(ACCESS_CHECK, `OCIR refused to let the token read ${target}: the IAM policy "read repos" is missing or not in effect yet`, iamFix(input.authMethod));
+    return fail(ACCESS_CHECK, `OCIR refused to let ${input.principal} read ${target}: the IAM policy "read repos" is missing or not in effect yet`, iamFix(input.authMethod));
   }
   return fail(ACCESS_CHECK, `could not tell whether the token can read ${target}: ${said ?? 'no answer'}`, 'retry; check that OCIR is reachable from the node');
 }
 
 function iamFix(method: Settings['ocirAuthMethod']): string {
-  const subject = method === 'USER_PRINCIPAL' ? 'group <group-of-the-API-key-user>' : 'dynamic-group <group-matching-this-instance>';
+  const subject =
+    method === 'INSTANCE_PRINCIPAL'
+      ? 'dynamic-group <group-matching-this-instance>'
+      : method === 'USER_PRINCIPAL'
+        ? 'group <group-of-the-API-key-user>'
+        : '<the principal above>';
   return `add the policy "Allow ${subject} to read repos in tenancy" (or "in compartment <repos-compartment>"); see docs/iam.md; new policies can take minutes to apply`;
 }

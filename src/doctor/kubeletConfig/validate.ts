@@ -1,7 +1,7 @@
 import { parseDocument } from 'yaml';
 import { API_VERSIONS } from '../../kubelet/apiVersion.ts';
 import { parseSchemelessUrl } from '../../kubelet/glob.ts';
-import { parseGoDuration } from '../goDuration.ts';
+import { parseGoDuration } from '../../kubelet/duration.ts';
 import type { ConfigFile } from './read.ts';
 
 /** `kubelet.config.k8s.io` versions that define `CredentialProviderConfig`. */
@@ -104,7 +104,8 @@ function providerFindings(path: string, entry: Doc, findings: Finding[]): Provid
   }
   // metav1.Duration decodes only from a string: `defaultCacheDuration: 0` is a decode error.
   const duration = typeof defaultCacheDuration === 'string' ? parseGoDuration(defaultCacheDuration) : undefined;
-  if (duration === undefined || duration < 0) {
+  if (defaultCacheDuration === undefined) refuse('defaultCacheDuration is missing', 'set defaultCacheDuration: "55m"');
+  else if (duration === undefined || duration < 0) {
     refuse(`defaultCacheDuration ${JSON.stringify(defaultCacheDuration)} is not a non-negative duration string`, 'set defaultCacheDuration: "55m"');
   }
   if (!isStringList(matchImages) || matchImages.length === 0) {

@@ -31,6 +31,8 @@ export interface ForwardedRequest {
   readonly userAgent: string;
   /** The upstream's status, or 502 when it could not be reached. */
   status: number;
+  /** The start of the body of a token-endpoint error (why a token was refused); empty otherwise. Never a token. */
+  errorBody: string;
 }
 
 export interface OcirFront {
@@ -44,6 +46,7 @@ export interface OcirFront {
   stop(): Promise<void>;
 }
 
+const MAX_ERROR_BODY_CHARS = 1_000;
 /** RFC 9110 §7.6.1 hop-by-hop fields, plus the ones Node sets per connection. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
@@ -66,6 +69,7 @@ export async function startOcirFront(tls: { readonly certificatePem: string; rea
       authScheme: (req.headers.authorization ?? 'none').split(' ')[0]!,
       userAgent: req.headers['user-agent'] ?? '',
       status: 0,
+      errorBody: '',
     };
     forwarded.push(record);
     forward(req, res, route === 'token' ? upstreams.tokenEndpoint : upstreams.registry, record);
@@ -112,11 +116,17 @@ function forward(req: IncomingMessage, res: ServerResponse, upstream: Upstream, 
   };
   const upstreamRequest =
     upstream.protocol === 'https'
-      ? httpsRequest({ ...options, ca: upstream.caPem, servername: hostname === '127.0.0.1' ? '' : hostname })
+      ? // servername '': no SNI for an IP address (RFC 6066 §3); the certificate's IP SAN is still verified.
+        httpsRequest({ ...options, ca: upstream.caPem, servername: '' })
       : httpRequest(options);
   upstreamRequest.on('response', (upstreamResponse) => {
     record.status = upstreamResponse.statusCode ?? 0;
     res.writeHead(record.status, endToEnd(upstreamResponse.headers));
+    if (record.route === 'token' && record.status >= 400) {
+      upstreamResponse.on('data', (chunk: Buffer) => {
+        if (record.errorBody.length < MAX_ERROR_BODY_CHARS) record.errorBody += chunk.toString('utf8').slice(0, MAX_ERROR_BODY_CHARS);
+      });
+    }
     upstreamResponse.pipe(res);
   });
   upstreamRequest.on('error', (error) => {

@@ -11,9 +11,12 @@ import type { AddressInfo } from 'node:net';
  * client is talking to.
  */
 
+/** Where the components are looked up and run from (sbin too: Debian puts runc there). */
+export const TOOL_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
 /** A minimal, explicit environment: a global SSL_CERT_FILE or REGISTRY_* variable must not leak into a component. */
 export function baseEnv(extra: Readonly<Record<string, string>> = {}): Record<string, string> {
-  return { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...extra };
+  return { PATH: TOOL_PATH, ...extra };
 }
 
 export interface ToolRun {
@@ -116,9 +119,16 @@ export async function startServer(spec: ServerSpec): Promise<ServerProcess> {
     stop: () => {
       stopping ??= (async () => {
         if (exit !== undefined || pid === undefined) return;
-        process.kill(pid, 'SIGTERM');
+        const signal = (name: NodeJS.Signals): void => {
+          try {
+            process.kill(pid, name);
+          } catch {
+            // ESRCH: it exited on its own between the check and the signal; 'exit' resolves `exited`.
+          }
+        };
+        signal('SIGTERM');
         const timer = setTimeout(() => {
-          if (exit === undefined) process.kill(pid, 'SIGKILL');
+          if (exit === undefined) signal('SIGKILL');
         }, STOP_GRACE_MS);
         await exited;
         clearTimeout(timer);

@@ -1,4 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
+import type { IncomingHttpHeaders } from 'node:http';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import type { TestPki } from './pki.ts';
@@ -61,17 +62,23 @@ export async function startRegistry(dir: string, pki: TestPki, auth: TokenAuth):
     args: ['serve', config],
     logFile: join(dir, 'registry.log'),
     // Any HTTP answer on /v2/ (a 401 challenge) means TLS and routing are up.
-    ready: () => httpsStatus(`https://${host}/v2/`, pki.caPem).then((status) => status === 401),
+    ready: async () => (await httpsGet(`https://${host}/v2/`, pki.caPem)).status === 401,
   });
   return { host, process: server, stop: () => server.stop() };
 }
 
-/** The status of a GET, verifying the server against `caPem`. */
-export function httpsStatus(url: string, caPem: string, headers: Record<string, string> = {}): Promise<number> {
+export interface HttpsAnswer {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+}
+
+/** A GET verifying the server against `caPem`; the body is discarded. */
+export function httpsGet(url: string, caPem: string, headers: Readonly<Record<string, string>> = {}): Promise<HttpsAnswer> {
   return new Promise((resolve, reject) => {
+    // servername '' : no SNI for an IP address (RFC 6066 §3); the certificate's IP SAN is still checked.
     const req = request(url, { ca: caPem, headers, agent: false, servername: '', timeout: 2_000 }, (res) => {
       res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
     });
     req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
     req.on('error', reject);

@@ -1,0 +1,64 @@
+import { formatErrorLine, ProviderError } from '../errors.ts';
+import { parseImage, type ImageReference } from '../kubelet/image.ts';
+import { createLogger, type LogLevel } from '../log.ts';
+import { createFetchTransport, type Transport } from '../net/http.ts';
+import type { Clock, Env, FileReader } from '../runtime.ts';
+import { exitStatus, formatReport } from './format.ts';
+import { nodeFs } from './nodeFs.ts';
+import type { DoctorOptions } from './options.ts';
+import { runChecks } from './runner.ts';
+
+/** What `doctor` needs from the outside world; the CLI's `CliIo` provides all of it. */
+export interface DoctorIo {
+  readonly env: Env;
+  readonly clock: Clock;
+  readonly files: FileReader;
+  readonly transport: Transport;
+  readonly homeDir: string | undefined;
+  writeStdout(text: string): Promise<void>;
+  writeStderr(text: string): void;
+}
+
+export interface DoctorRequest {
+  readonly image: string | undefined;
+  readonly options: DoctorOptions;
+  /** The global `-config`: when given, the settings come from it rather than the kubelet config. */
+  readonly configPath: string | undefined;
+  readonly logLevel: LogLevel | undefined;
+}
+
+const EXIT_USAGE = 2;
+const PROXY_VARIABLES = ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy'] as const;
+
+/**
+ * `credential-provider-oke doctor [image]`: checks a node the way the kubelet and the provider
+ * will use it and prints one line per check to stdout (a command for people, not the plugin
+ * protocol). Exit 0 when nothing failed, 1 otherwise, 2 for a malformed image.
+ */
+export async function runDoctor(request: DoctorRequest, io: DoctorIo): Promise<number> {
+  let image: ImageReference | undefined;
+  try {
+    image = request.image === undefined ? undefined : parseImage(request.image);
+  } catch (error) {
+    if (!(error instanceof ProviderError)) throw error;
+    io.writeStderr(`credential-provider-oke: ${formatErrorLine(error)}\n`);
+    return EXIT_USAGE;
+  }
+  // Logs stay on stderr and quiet by default: the report already says what the probes found.
+  const log = createLogger({ level: request.logLevel ?? 'error', write: (line) => io.writeStderr(line), now: () => io.clock.now() });
+  const results = await runChecks({
+    options: request.options,
+    image,
+    cliConfigPath: request.configPath,
+    fs: nodeFs(request.options.root),
+    env: io.env,
+    clock: io.clock,
+    files: io.files,
+    // The kubelet config's env may set a proxy that the provider would then use: go the same way.
+    transportFor: (env) => (PROXY_VARIABLES.some((name) => env[name] !== io.env[name]) ? createFetchTransport(env) : io.transport),
+    homeDir: io.homeDir,
+    log,
+  });
+  await io.writeStdout(formatReport(results));
+  return exitStatus(results);
+}
