@@ -31,11 +31,16 @@ Settings (YAML key / environment variable, default):
   registryTokenPath / REGISTRY_TOKEN_PATH   /20180419/docker/token
   defaultUser       / DEFAULT_USER          BEARER_TOKEN
   registryProtocol  / REGISTRY_PROTOCOL     https
-  ocirAuthMethod    / OCIR_AUTH_METHOD      INSTANCE_PRINCIPAL (or USER_PRINCIPAL: ~/.oci/config)
+  ocirAuthMethod    / OCIR_AUTH_METHOD      INSTANCE_PRINCIPAL (or USER_PRINCIPAL: ~/.oci/config;
+                                            RESOURCE_PRINCIPAL: OCI_RESOURCE_PRINCIPAL_* v2.2)
   tokenValidation   / TOKEN_VALIDATION      disabled (enabled: check the token can read the repository)
   registryHosts     / REGISTRY_HOSTS        extra registry host patterns allowed to receive signed requests
   realmDomains      / REALM_DOMAINS         extra realm domains (dedicated regions, Alloy)
   execTimeout       / EXEC_TIMEOUT          50s (the kubelet kills the plugin at 60s)
   logLevel          / LOG_LEVEL             warn
   logFile           / LOG_FILE              none (absolute path; created 0600)
+  credentialCacheDir / CREDENTIAL_CACHE_DIR /var/lib/kubelet/credential-provider-oke (none: no shared cache)
+  workloadIdentityEndpoint / WORKLOAD_IDENTITY_ENDPOINT  https://$KUBERNETES_SERVICE_HOST:12250 (OKE proxymux)
+  workloadIdentityCaFile   / WORKLOAD_IDENTITY_CA_FILE   none (cluster CA, PEM; required for workload identity)
+  serviceAccountFallback   / SERVICE_ACCOUNT_FALLBACK    node (or none: no credentials for pods that did not opt in)
 `;

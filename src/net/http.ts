@@ -133,7 +133,7 @@ export function createHttpClient(init: HttpClientInit): HttpClient {
         response = await init.transport(request, controller.signal);
         outcome = { kind: 'status', status: response.status, retryAfter: response.headers.get('retry-after') };
       } catch (error) {
-        outcome = controller.signal.aborted ? { kind: 'timeout' } : { kind: 'network' };
+        outcome = controller.signal.aborted ? { kind: 'timeout' } : isCertificateError(error) ? { kind: 'tls' } : { kind: 'network' };
         init.log.debug(`${spec.name}: attempt ${attempt} failed`, {
           reason: outcome.kind === 'timeout' ? `no answer within ${attemptTimeoutMs}ms` : describeNetworkError(error),
         });
@@ -163,6 +163,12 @@ export function createHttpClient(init: HttpClientInit): HttpClient {
   };
 }
 
+/** OpenSSL's and Node's codes for a refused server certificate (on the error or its cause, depending on the runtime). */
+function isCertificateError(error: unknown): boolean {
+  const codes = [(error as { code?: unknown }).code, ((error as { cause?: { code?: unknown } }).cause ?? {}).code];
+  return codes.some((c) => typeof c === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET)|ERR_TLS|HOSTNAME_MISMATCH/.test(c));
+}
+
 function describeNetworkError(error: unknown): string {
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
@@ -183,7 +189,11 @@ function networkError(
   cause: unknown,
 ): ProviderError {
   const what =
-    outcome.kind === 'timeout' ? `got no answer within ${timeoutMs} ms` : `could not connect (${describeNetworkError(cause)})`;
+    outcome.kind === 'timeout'
+      ? `got no answer within ${timeoutMs} ms`
+      : outcome.kind === 'tls'
+        ? `refused the server's TLS certificate (${describeNetworkError(cause)})`
+        : `could not connect (${describeNetworkError(cause)})`;
   return new ProviderError('ERR_NETWORK', `${spec.name} ${what}`, {
     host: request.url.host,
     attempts,

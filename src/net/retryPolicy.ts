@@ -17,6 +17,8 @@ export interface RetryPolicy {
 export type AttemptOutcome =
   | { readonly kind: 'status'; readonly status: number; readonly retryAfter?: string | null }
   | { readonly kind: 'network' }
+  /** The server's certificate was refused: the same certificate will be refused again, so never retried. */
+  | { readonly kind: 'tls' }
   | { readonly kind: 'timeout' };
 
 /** 429 and 5xx except 501 (MethodNotImplemented will not change), as the OCI SDKs' default policies. */
@@ -60,7 +62,7 @@ export function nextRetryDelayMs(
   random: number,
   nowMs: number,
 ): number | undefined {
-  if (attempt >= policy.maxAttempts) return undefined;
+  if (attempt >= policy.maxAttempts || outcome.kind === 'tls') return undefined;
   if (outcome.kind === 'status') {
     if (!policy.retryStatus(outcome.status)) return undefined;
     const hinted = parseRetryAfterMs(outcome.retryAfter, nowMs);

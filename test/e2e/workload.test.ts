@@ -259,6 +259,9 @@ describe('failures: non-zero, empty stdout, one line naming the cause, never the
     writeFileSync(otherCa, emulator.registryTokenCaPem);
     const untrusted = failure(await pull({ token, annotations: OPT_IN, env: { WORKLOAD_IDENTITY_CA_FILE: otherCa } }), 'ERR_NETWORK');
     expect(untrusted).toContain('workloadIdentityCaFile');
+    // A refused certificate is final: one attempt, no retries.
+    expect(untrusted).toContain("refused the server's TLS certificate");
+    expect(untrusted).not.toContain('attempts=');
     expect(emulator.calls('ocir.token')).toBe(0);
   });
 

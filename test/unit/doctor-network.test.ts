@@ -137,6 +137,23 @@ describe('identity', () => {
     expect(token.result.status).toBe('pass');
   });
 
+  test('RESOURCE_PRINCIPAL shows the resource and proves a docker token', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const rpst = await emulator.issueResourcePrincipalToken(publicKey);
+    const env = {
+      ...emulator.env(),
+      OCI_RESOURCE_PRINCIPAL_VERSION: '2.2',
+      OCI_RESOURCE_PRINCIPAL_RPST: rpst,
+      OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    };
+    const outcome = await checkIdentity(identityInput({ settings: { ...settings, ocirAuthMethod: 'RESOURCE_PRINCIPAL' }, env }));
+    expect(outcome.result.status).toBe('pass');
+    expect(outcome.result.detail).toStartWith('RESOURCE_PRINCIPAL resource:');
+    expect(outcome.result.detail).not.toContain(rpst);
+    const token = await checkDockerToken({ registry: emulator.registryHost, identity: outcome.value!, settings, policy: policy(), http: http(), clock: systemClock });
+    expect(token.result.status).toBe('pass');
+  });
+
   test('USER_PRINCIPAL without a config file fails naming it', async () => {
     const input = identityInput({ settings: { ...settings, ocirAuthMethod: 'USER_PRINCIPAL' }, env: { OCI_CONFIG_FILE: join(tmp, 'none') } });
     const { result } = await checkIdentity(input);

@@ -61,3 +61,7 @@ describe('nextRetryDelayMs', () => {
     expect(parseRetryAfterMs(new Date(now - 5000).toUTCString(), now)).toBe(0);
   });
 });
+
+test('a refused server certificate is never retried', () => {
+  expect(nextRetryDelayMs(SERVICE_RETRY, 1, { kind: 'tls' }, 0.5, 0)).toBeUndefined();
+});

@@ -10,6 +10,7 @@ import type { RegionInfo } from '../../oci/regions.ts';
 import type { Clock, Env, FileReader } from '../../runtime.ts';
 import { describeError } from '../describeError.ts';
 import { fail, pass, skip, type Outcome } from '../types.ts';
+import { fromResourcePrincipalEnv } from '../../oci/principals/resourcePrincipal.ts';
 
 export const IDENTITY_CHECK = 'identity';
 
@@ -37,6 +38,11 @@ export async function checkIdentity(input: IdentityInput): Promise<Outcome<Ident
       const file = locateOciConfig({ env: input.env, homeDir: input.homeDir }).path;
       const tenancy = identity.tenancyId === undefined ? '' : `, tenancy ${identity.tenancyId}`;
       return pass(IDENTITY_CHECK, `USER_PRINCIPAL ${identity.principal}${tenancy} (profile [${profile}] of ${file})`, identity);
+    }
+    if (input.settings.ocirAuthMethod === 'RESOURCE_PRINCIPAL') {
+      const identity = await fromResourcePrincipalEnv({ env: input.env, files: input.files, clock: input.clock })();
+      const tenancy = identity.tenancyId === undefined ? '' : `, tenancy ${identity.tenancyId}`;
+      return pass(IDENTITY_CHECK, `RESOURCE_PRINCIPAL ${identity.principal}${tenancy} (OCI_RESOURCE_PRINCIPAL_* v2.2)`, identity);
     }
     if (input.settings.ocirAuthMethod !== 'INSTANCE_PRINCIPAL') {
       // A principal this check does not know how to load: say so rather than test the wrong one.
