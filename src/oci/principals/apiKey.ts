@@ -8,6 +8,7 @@ import type { OciConfigLocation } from '../configFile.ts';
 import type { Identity, IdentityProvider } from '../identity.ts';
 import { decodeJwtClaims, jwtExpiresAtMs } from '../jwt.ts';
 import { loadPrivateKey, md5Fingerprint } from '../keys.ts';
+import { memoizeIdentity } from './memoizeIdentity.ts';
 
 /**
  * The user principal of `~/.oci/config`: an API key (`<tenancy>/<user>/<fingerprint>`), or, when
@@ -46,24 +47,11 @@ const API_KEY_REQUIRED = ['tenancy', 'user', 'fingerprint', 'key_file'] as const
  */
 export function fromApiKeyProfile(init: ApiKeyInit): IdentityProvider {
   const clock = init.clock ?? systemClock;
-  let pending: Promise<Identity> | undefined;
-
-  const reload = (): Promise<Identity> => {
-    const loading = loadIdentity(init, clock);
-    pending = loading;
-    // Forget a failure, so the next call reads the files again instead of repeating it.
-    loading.catch(() => {
-      if (pending === loading) pending = undefined;
-    });
-    return loading;
-  };
-
-  return async (request = {}) => {
-    if (pending === undefined || request.forceRefresh === true) return reload();
-    const identity = await pending;
-    if (identity.expiresAtMs !== undefined && identity.expiresAtMs <= clock.now()) return reload();
-    return identity;
-  };
+  return memoizeIdentity(
+    () => loadIdentity(init, clock),
+    // An API key never expires; a session token profile is re-read once its token has.
+    (identity) => identity.expiresAtMs !== undefined && identity.expiresAtMs <= clock.now(),
+  );
 }
 
 /** Names the profile and file in every message. */

@@ -5,6 +5,7 @@ import { systemClock, type Clock, type Env, type FileReader } from '../../runtim
 import type { Identity, IdentityProvider } from '../identity.ts';
 import { decodeJwtClaims, jwtExpiresAtMs, type JwtClaims } from '../jwt.ts';
 import { loadPrivateKey } from '../keys.ts';
+import { memoizeIdentity } from './memoizeIdentity.ts';
 
 /**
  * Resource principal v2.2 (oci-auth.md §6.1): the environment names a resource principal session
@@ -40,21 +41,10 @@ export interface ResourcePrincipalInit {
  */
 export function fromResourcePrincipalEnv(init: ResourcePrincipalInit): IdentityProvider {
   const clock = init.clock ?? systemClock;
-  let pending: Promise<Identity> | undefined;
-  const reload = (): Promise<Identity> => {
-    const loading = loadResourcePrincipal(init, clock);
-    pending = loading;
-    loading.catch(() => {
-      if (pending === loading) pending = undefined;
-    });
-    return loading;
-  };
-  return async (request = {}) => {
-    if (pending === undefined || request.forceRefresh === true) return reload();
-    const identity = await pending;
-    if (identity.expiresAtMs !== undefined && clock.now() >= identity.expiresAtMs - RPST_REFRESH_MARGIN_MS) return reload();
-    return identity;
-  };
+  return memoizeIdentity(
+    () => loadResourcePrincipal(init, clock),
+    (identity) => identity.expiresAtMs !== undefined && clock.now() >= identity.expiresAtMs - RPST_REFRESH_MARGIN_MS,
+  );
 }
 
 /**
