@@ -82,7 +82,7 @@ try {
       const valid = execs.filter((e) => e.valid).length;
       peakRss = Math.max(peakRss, ...execs.map((e) => e.maxRssBytes));
       rows.push(
-        `| ${n} | ${phase} | ${valid}/${n} | ${percentile(times, 50).toFixed(1)} | ${percentile(times, 95).toFixed(1)} | ${times.at(-1)!.toFixed(1)} | ${calls}${rounds > 1 ? ` (each of ${rounds} rounds)` : ''} |`,
+        `| ${n} | ${phase} | ${valid}/${execs.length} | ${percentile(times, 50).toFixed(1)} | ${percentile(times, 95).toFixed(1)} | ${times.at(-1)!.toFixed(1)} | ${calls}${rounds > 1 ? ` (each of ${rounds} rounds)` : ''} |`,
       );
     }
     rmSync(join(cacheDir, '..'), { recursive: true, force: true });

@@ -1,12 +1,14 @@
-import { createHash, createPrivateKey } from 'node:crypto';
 import { ProviderError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { IdentityProvider } from '../oci/identity.ts';
-import { sessionNeedsRefresh, type FederatedSession } from '../oci/principals/instance.ts';
+import type { FederatedSession } from '../oci/principals/instance.ts';
+import { sessionNeedsRefresh } from '../oci/principals/sessionRefresh.ts';
 import type { DockerToken } from '../ocir/dockerToken.ts';
 import type { Clock } from '../runtime.ts';
 import type { CacheStore } from './fileStore.ts';
 import { withFileLock } from './fileLock.ts';
+import { sha256Hex } from '../webCrypto.ts';
+import { nodeCrypto } from '../nodeCrypto.ts';
 
 /**
  * What the shared on-disk cache holds and when an entry is still good. The kubelet runs one
@@ -61,8 +63,8 @@ interface VerifiedEntry {
 
 const SESSION_ENTRY = 'session-instance-principal';
 
-function entryName(kind: string, ...parts: string[]): string {
-  return `${kind}-${createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 40)}`;
+async function entryName(kind: string, ...parts: string[]): Promise<string> {
+  return `${kind}-${(await sha256Hex(parts.join('\n'))).slice(0, 40)}`;
 }
 
 const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
@@ -86,7 +88,8 @@ function asDocker(value: unknown, registry: string, principalKey: string): Docke
 
 function sessionFromEntry(entry: SessionEntry): FederatedSession | undefined {
   try {
-    return { ...entry, privateKey: createPrivateKey(entry.privateKeyPem) };
+    // node:crypto only on the session path: a docker token served from the cache never loads it.
+    return { ...entry, privateKey: nodeCrypto().createPrivateKey(entry.privateKeyPem) };
   } catch {
     return undefined;
   }
@@ -130,8 +133,9 @@ export function createCredentialCache(init: CredentialCacheInit): CredentialCach
 
   return {
     sessionProvider(federate, scope) {
-      const name = scope === undefined ? SESSION_ENTRY : entryName('session', scope);
+      const entry = scope === undefined ? Promise.resolve(SESSION_ENTRY) : entryName('session', scope);
       return async (request) => {
+        const name = await entry;
         if (request?.forceRefresh !== true) {
           const cached = await readSession(name, scope);
           if (cached !== undefined && !sessionNeedsRefresh(cached, clock.now())) return cached;
@@ -169,7 +173,7 @@ export function createCredentialCache(init: CredentialCacheInit): CredentialCach
     },
 
     async dockerToken(registry, principalKey, fetch, options = {}) {
-      const name = entryName('docker', registry, principalKey);
+      const name = await entryName('docker', registry, principalKey);
       const readFresh = async (): Promise<DockerEntry | undefined> => {
         const entry = asDocker(await store.read(name), registry, principalKey);
         if (entry === undefined || !dockerTokenIsFresh(entry, clock.now())) return undefined;
@@ -189,21 +193,17 @@ export function createCredentialCache(init: CredentialCacheInit): CredentialCach
     },
 
     async isVerified(registry, principalKey, repository, token) {
-      const e = (await store.read(entryName('verified', registry, principalKey, repository))) as Partial<VerifiedEntry> | undefined;
-      return e?.v === VERSION && e.kind === 'verified' && e.tokenSha256 === sha256(token.token) && isNumber(e.expiresAtMs) && e.expiresAtMs > clock.now();
+      const e = (await store.read(await entryName('verified', registry, principalKey, repository))) as Partial<VerifiedEntry> | undefined;
+      return e?.v === VERSION && e.kind === 'verified' && e.tokenSha256 === (await sha256Hex(token.token)) && isNumber(e.expiresAtMs) && e.expiresAtMs > clock.now();
     },
 
     async markVerified(registry, principalKey, repository, token) {
-      await write(entryName('verified', registry, principalKey, repository), {
+      await write(await entryName('verified', registry, principalKey, repository), {
         v: VERSION,
         kind: 'verified',
-        tokenSha256: sha256(token.token),
+        tokenSha256: await sha256Hex(token.token),
         expiresAtMs: token.expiresAtMs,
       } satisfies VerifiedEntry);
     },
   };
-}
-
-function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
 }

@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { constants, promises as fsp } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { silentLogger, type Logger } from '../log.ts';
 import { errorCode } from './errorCode.ts';
 import { assertCacheName } from './names.ts';
 import { readRegularFile } from './readRegularFile.ts';
+import { randomHex } from '../webCrypto.ts';
 
 /**
  * The on-disk cache: one JSON file per entry in one directory that only this uid can use.
@@ -126,7 +126,7 @@ function createStore(dir: string, options: CacheStoreOptions): CacheStore {
     if (bytes.length > MAX_ENTRY_BYTES) throw new Error(`cache entry ${name}: ${bytes.length} bytes is over ${MAX_ENTRY_BYTES}`);
     // A random name per write: concurrent writers of one entry never share a temp file, and the
     // last rename wins with a complete value.
-    const tmp = join(dir, `${name}.${randomBytes(8).toString('hex')}.tmp`);
+    const tmp = join(dir, `${name}.${randomHex(8)}.tmp`);
     let handle: fsp.FileHandle | undefined;
     try {
       handle = await fsp.open(tmp, WRITE_FLAGS, FILE_MODE);

@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { constants, promises as fsp } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Logger } from '../log.ts';
 import { errorCode } from './errorCode.ts';
 import { encodeRecord, holderState, MAX_RECORD_BYTES, ownRecord, parseRecord } from './holderRecord.ts';
 import { readRegularFile } from './readRegularFile.ts';
+import { randomHex } from '../webCrypto.ts';
 
 /*
  * The on-disk half of the lock: one file, `<name>.lock`, whose existence means "held".
@@ -144,7 +144,7 @@ async function clearDeadBreaker(lock: LockPaths, nowMs: number, log: Logger): Pr
  * exclusively), and without a record it would block others for the grace period.
  */
 async function claim(path: string, held: Set<string>): Promise<string | undefined> {
-  const token = randomBytes(16).toString('hex');
+  const token = randomHex(16);
   // Encoded before the create, so the file is empty (and looks unwritten to others) for one write only.
   const record = encodeRecord(await ownRecord(token));
   let handle: fsp.FileHandle;

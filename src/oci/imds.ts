@@ -1,4 +1,5 @@
-import { X509Certificate, type KeyObject } from 'node:crypto';
+import type { KeyObject, X509Certificate } from 'node:crypto';
+import { nodeCrypto } from '../nodeCrypto.ts';
 import { ProviderError } from '../errors.ts';
 import type { HttpClient } from '../net/http.ts';
 import { IMDS_RETRY } from '../net/retryPolicy.ts';
@@ -117,7 +118,7 @@ export function createImdsClient(init: ImdsInit): ImdsClient {
 
 function parseCertificate(pem: string, file: string): X509Certificate {
   try {
-    return new X509Certificate(pem);
+    return new (nodeCrypto().X509Certificate)(pem);
   } catch (cause) {
     throw new ProviderError('ERR_INSTANCE_CERTIFICATE', `IMDS ${file} is not a PEM certificate`, { cause });
   }

@@ -1,4 +1,4 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPair } from 'node:crypto';
+import { nodeCrypto } from '../nodeCrypto.ts';
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import { ProviderError } from '../errors.ts';
 
@@ -29,7 +29,7 @@ const SESSION_KEY_EXPONENT = 0x10001;
  */
 export function generateSessionKeyPair(): Promise<SessionKeyPair> {
   return new Promise((resolve, reject) => {
-    generateKeyPair(
+    nodeCrypto().generateKeyPair(
       'rsa',
       { modulusLength: SESSION_KEY_BITS, publicExponent: SESSION_KEY_EXPONENT },
       (error, publicKey, privateKey) => {
@@ -45,7 +45,7 @@ export function generateSessionKeyPair(): Promise<SessionKeyPair> {
 
 /** SubjectPublicKeyInfo DER of a public key, or of the public half of a private key. */
 export function spkiDer(key: KeyObject): Buffer {
-  const publicKey = key.type === 'private' ? createPublicKey(key) : key;
+  const publicKey = key.type === 'private' ? nodeCrypto().createPublicKey(key) : key;
   return publicKey.export({ type: 'spki', format: 'der' });
 }
 
@@ -63,7 +63,7 @@ export function publicKeySpkiBase64(key: KeyObject): string {
  * prints. Accepts the public key or its private key.
  */
 export function md5Fingerprint(key: KeyObject): string {
-  return colonHex(createHash('md5').update(spkiDer(key)).digest());
+  return colonHex(nodeCrypto().createHash('md5').update(spkiDer(key)).digest());
 }
 
 /**
@@ -72,7 +72,7 @@ export function md5Fingerprint(key: KeyObject): string {
  * `X509Certificate.fingerprint256` gives the same digits in uppercase.
  */
 export function sha256CertFingerprint(certDer: Uint8Array): string {
-  return colonHex(createHash('sha256').update(certDer).digest());
+  return colonHex(nodeCrypto().createHash('sha256').update(certDer).digest());
 }
 
 /**
@@ -129,7 +129,7 @@ export function loadPrivateKey(pem: string, options: LoadPrivateKeyOptions): Key
 
   let key: KeyObject;
   try {
-    key = encrypted ? createPrivateKey({ key: text, format: 'pem', passphrase }) : createPrivateKey({ key: text, format: 'pem' });
+    key = encrypted ? nodeCrypto().createPrivateKey({ key: text, format: 'pem', passphrase }) : nodeCrypto().createPrivateKey({ key: text, format: 'pem' });
   } catch (cause) {
     if (encrypted) {
       throw new ProviderError('ERR_OCI_CONFIG', `cannot decrypt the private key ${source}: wrong passphrase`, {

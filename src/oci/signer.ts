@@ -1,5 +1,5 @@
 import { Buffer } from 'node:buffer';
-import { createHash, sign as rsaSign } from 'node:crypto';
+import { nodeCrypto } from '../nodeCrypto.ts';
 import type { KeyObject } from 'node:crypto';
 import { ProviderError } from '../errors.ts';
 
@@ -73,7 +73,7 @@ const REQUEST_TARGET = '(request-target)';
 
 /** base64 of SHA-256 over the body bytes: the value of `x-content-sha256`. */
 export function contentSha256(body: string | Uint8Array | undefined): string {
-  return createHash('sha256')
+  return nodeCrypto().createHash('sha256')
     .update(body ?? '')
     .digest('base64');
 }
@@ -178,7 +178,7 @@ export function authorizationHeader(
     throw internal('the signing key is not an RSA private key');
   }
   // For an RSA key, node:crypto's default padding is PKCS#1 v1.5: rsa-sha256 as OCI means it.
-  const signature = rsaSign('sha256', Buffer.from(signingString, 'utf8'), privateKey).toString('base64');
+  const signature = nodeCrypto().sign('sha256', Buffer.from(signingString, 'utf8'), privateKey).toString('base64');
   return (
     `Signature version="1",headers="${headersToSign.join(' ')}",keyId="${identity.keyId}",` +
     `algorithm="rsa-sha256",signature="${signature}"`

@@ -10,6 +10,7 @@ import { decodeJwtClaims, jwtExpiresAtMs, jwtIssuedAtMs } from '../jwt.ts';
 import { generateSessionKeyPair, publicKeySpkiBase64 } from '../keys.ts';
 import { createRegionTable, parseImdsRegionInfo, resolveAuthEndpoint, type RegionInfo } from '../regions.ts';
 import { FEDERATION_HEADERS, signRequest } from '../signer.ts';
+import { sessionNeedsRefresh } from './sessionRefresh.ts';
 
 /**
  * Instance principal: the node's IMDS certificates are federated at the auth service
@@ -37,13 +38,6 @@ export interface FederatedSession extends Identity {
   readonly issuedAtMs: number;
 }
 
-/** Refresh when `now >= exp - min(5 min, lifetime/2)`: a fixed 5 min would refresh on every call for tokens under 5 min (oracle/nosql-go-sdk#11). */
-export const SESSION_REFRESH_MARGIN_MS = 5 * 60_000;
-
-export function sessionNeedsRefresh(session: { expiresAtMs: number; issuedAtMs: number }, nowMs: number): boolean {
-  const margin = Math.min(SESSION_REFRESH_MARGIN_MS, (session.expiresAtMs - session.issuedAtMs) / 2);
-  return nowMs >= session.expiresAtMs - margin;
-}
 
 /** Federates once: IMDS region and certificates, a fresh session key, the signed POST. */
 export async function federateInstancePrincipal(init: InstancePrincipalInit): Promise<FederatedSession> {

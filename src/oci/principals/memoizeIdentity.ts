@@ -22,3 +22,15 @@ export function memoizeIdentity(load: () => Promise<Identity>, isStale: (identit
     return isStale(identity) ? reload() : identity;
   };
 }
+
+/**
+ * An identity provider whose construction (and the modules it needs) waits for its first call, so
+ * an exec answered from the cache never loads the principal code.
+ */
+export function deferIdentity(create: () => Promise<IdentityProvider>): IdentityProvider {
+  let provider: Promise<IdentityProvider> | undefined;
+  return async (request) => {
+    provider ??= create();
+    return (await provider)(request);
+  };
+}

@@ -1,4 +1,5 @@
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { nodeCrypto } from '../../nodeCrypto.ts';
 import { isAbsolute } from 'node:path';
 import { ProviderError } from '../../errors.ts';
 import { systemClock, type Clock, type Env, type FileReader } from '../../runtime.ts';
@@ -144,7 +145,7 @@ function keyMatchesJwk(privateKey: KeyObject, claims: JwtClaims): boolean {
     return true;
   }
   if (typeof claimed.n !== 'string' || typeof claimed.e !== 'string') return true;
-  const own = createPublicKey(privateKey).export({ format: 'jwk' });
+  const own = nodeCrypto().createPublicKey(privateKey).export({ format: 'jwk' });
   return own.n === claimed.n && own.e === claimed.e;
 }
 

@@ -1,5 +1,4 @@
 import { Buffer } from 'node:buffer';
-import { randomBytes } from 'node:crypto';
 import type { CredentialCache } from '../../cache/credentialCache.ts';
 import type { Settings } from '../../config/settings.ts';
 import { ProviderError } from '../../errors.ts';
@@ -12,7 +11,9 @@ import type { Clock, Env, FileReader } from '../../runtime.ts';
 import type { IdentityProvider, Signer } from '../identity.ts';
 import { decodeJwtClaims, jwtExpiresAtMs, jwtIssuedAtMs } from '../jwt.ts';
 import { generateSessionKeyPair, publicKeySpkiBase64 } from '../keys.ts';
-import { sessionNeedsRefresh, type FederatedSession } from './instance.ts';
+import type { FederatedSession } from './instance.ts';
+import { sessionNeedsRefresh } from './sessionRefresh.ts';
+import { randomHex } from '../../webCrypto.ts';
 
 /**
  * OKE Workload Identity for one pod (oci-auth.md §6.2): the pod's service-account token, which the
@@ -224,5 +225,5 @@ function exchangeError(info: ReturnType<typeof readOciError>, host: string, who:
 
 /** `<32hex>/<32hex>/<32hex>`, the form Go and Python send, so one id follows the exchange through OCI's logs. */
 function newOpcRequestId(): string {
-  return [0, 1, 2].map(() => randomBytes(16).toString('hex').toUpperCase()).join('/');
+  return [0, 1, 2].map(() => randomHex(16).toUpperCase()).join('/');
 }
