@@ -83,6 +83,12 @@ export function isProviderError(value: unknown): value is ProviderError {
  * opc-request-id=abc); check: ...`.
  */
 export function formatErrorLine(error: ProviderError): string {
+  const line = describeFailure(error);
+  return error.hint === undefined ? line : `${line}; check: ${error.hint}`;
+}
+
+/** `<code>: <message on one line> (host=… status=… code=… opc-request-id=… attempts=…)`, without the hint. */
+export function describeFailure(error: ProviderError): string {
   const d = error.details;
   const facts = [
     d.host !== undefined ? `host=${d.host}` : '',
@@ -91,9 +97,6 @@ export function formatErrorLine(error: ProviderError): string {
     d.opcRequestId !== undefined ? `opc-request-id=${d.opcRequestId}` : '',
     d.attempts !== undefined && d.attempts > 1 ? `attempts=${d.attempts}` : '',
   ].filter((f) => f !== '');
-  const parts = [error.message.replace(/\s*\n\s*/g, ' ')];
-  if (facts.length > 0) parts.push(`(${facts.join(' ')})`);
-  let line = parts.join(' ');
-  if (error.hint !== undefined) line += `; check: ${error.hint}`;
-  return `${error.code}: ${line}`;
+  const message = error.message.replace(/\s*\n\s*/g, ' ');
+  return `${error.code}: ${message}${facts.length > 0 ? ` (${facts.join(' ')})` : ''}`;
 }

@@ -182,7 +182,7 @@ async function readRegionMetadata(io: CliIo): Promise<RegionInfo[]> {
 function fail(io: CliIo, error: unknown, status: number): number {
   const line =
     error instanceof ProviderError
-      ? formatErrorLine(error)
+      ? redact(formatErrorLine(error))
       : `ERR_INTERNAL: ${redact(error instanceof Error ? error.message : String(error))}; check: this is a bug, please report it with the line above`;
   io.writeStderr(`credential-provider-oke: ${line}\n`);
   return status;
