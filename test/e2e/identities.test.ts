@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { md5Fingerprint } from '../../src/oci/keys.ts';
 import { startEmulator, type Emulator, type PrincipalInfo } from '../emulator/index.ts';
 import { validateKubeletResponse } from '../support/kubeletResponse.ts';
-import { kubeletRequest, runProvider, type ProviderRun } from '../support/runProvider.ts';
+import { kubeletRequest, runProvider, type ProviderRun, expectOneLineFailure } from '../support/runProvider.ts';
 
 /**
  * The identities besides the instance principal, run as the kubelet runs the provider against the
@@ -61,14 +61,7 @@ function acceptedBy(result: ProviderRun): PrincipalInfo | undefined {
   return emulator.dockerTokenPrincipal(answer.auth[emulator.registryHost]!.password);
 }
 
-function failure(result: ProviderRun, code: string): string {
-  expect(result.status).not.toBe(0);
-  expect(result.stdout).toBe('');
-  const lines = result.stderr.trimEnd().split('\n');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toStartWith(`credential-provider-oke: ${code}: `);
-  return lines[0]!;
-}
+const failure = expectOneLineFailure;
 
 describe('OCI config file: session token profile (oci session authenticate)', () => {
   test('security_token_file and key_file sign as ST$<token>; OCIR sees the user', async () => {

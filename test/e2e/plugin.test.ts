@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmulator, type Emulator } from '../emulator/index.ts';
 import { validateKubeletResponse, parseGoDuration } from '../support/kubeletResponse.ts';
-import { kubeletRequest, runProvider, type ProviderRun } from '../support/runProvider.ts';
+import { kubeletRequest, runProvider, type ProviderRun, expectOneLineFailure } from '../support/runProvider.ts';
 
 /**
  * The provider as the kubelet runs it (separate process, request on stdin, minimal env) against
@@ -61,14 +61,7 @@ function expectAccepted(result: ProviderRun, apiVersion = V1) {
   };
 }
 
-function expectFailure(result: ProviderRun, code: string): string {
-  expect(result.status).not.toBe(0);
-  expect(result.stdout).toBe('');
-  const lines = result.stderr.trimEnd().split('\n');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toStartWith(`credential-provider-oke: ${code}: `);
-  return lines[0] as string;
-}
+const expectFailure = expectOneLineFailure;
 
 const secondsOf = (duration: string) => (parseGoDuration(duration) ?? NaN) / 1e9;
 const IMDS_ENDPOINTS = ['imds.region', 'imds.canonicalRegionName', 'imds.regionInfo', 'imds.id', 'imds.cert', 'imds.key', 'imds.intermediate'] as const;

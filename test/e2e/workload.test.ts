@@ -7,7 +7,7 @@ import { SignJWT } from 'jose';
 import { WORKLOAD_IDENTITY_ANNOTATION } from '../../src/kubelet/serviceAccount.ts';
 import { startEmulator, type Emulator, type PrincipalInfo } from '../emulator/index.ts';
 import { parseGoDuration, validateKubeletResponse } from '../support/kubeletResponse.ts';
-import { kubeletRequest, runProvider, type ProviderRun } from '../support/runProvider.ts';
+import { kubeletRequest, runProvider, type ProviderRun, expectOneLineFailure } from '../support/runProvider.ts';
 
 /**
  * OKE Workload Identity per pod: the kubelet passes the pod's service-account token and the
@@ -113,14 +113,7 @@ function expectWorkload(answer: Answer, account: typeof A): void {
   });
 }
 
-function failure(result: ProviderRun, code: string): string {
-  expect(result.status).not.toBe(0);
-  expect(result.stdout).toBe('');
-  const lines = result.stderr.trimEnd().split('\n');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toStartWith(`credential-provider-oke: ${code}: `);
-  return lines[0]!;
-}
+const failure = expectOneLineFailure;
 
 describe('opted-in service accounts pull with their own identity', () => {
   test('two service accounts on one node get different credentials, each its own workload; the node identity is never used', async () => {

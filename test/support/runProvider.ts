@@ -1,3 +1,4 @@
+import { expect } from 'bun:test';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -73,4 +74,17 @@ export function runProvider(options: RunOptions = {}): Promise<ProviderRun> {
 /** A request as the kubelet writes it: compact JSON and a trailing newline. */
 export function kubeletRequest(image: string, apiVersion = 'credentialprovider.kubelet.k8s.io/v1', extra: Record<string, unknown> = {}): string {
   return `${JSON.stringify({ kind: 'CredentialProviderRequest', apiVersion, image, ...extra })}\n`;
+}
+
+/**
+ * Asserts a failed exec as the kubelet sees it: non-zero exit, empty stdout, exactly one stderr line
+ * starting with `credential-provider-oke: <code>: `. Returns that line for further checks.
+ */
+export function expectOneLineFailure(result: ProviderRun, code: string): string {
+  expect(result.status).not.toBe(0);
+  expect(result.stdout).toBe('');
+  const lines = result.stderr.trimEnd().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toStartWith(`credential-provider-oke: ${code}: `);
+  return lines[0] ?? '';
 }

@@ -1,19 +1,10 @@
 import { describe, expect, test } from 'bun:test';
-import { ProviderError } from '../../src/errors.ts';
 import { expandHome, getProfile, locateOciConfig, locateOciConfigFile, parseOciConfig } from '../../src/oci/configFile.ts';
 import type { OciConfigLocation } from '../../src/oci/configFile.ts';
+import { caught } from '../support/caught.ts';
 
 const PATH = '/home/u/.oci/config';
 
-function caught(run: () => unknown): ProviderError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ProviderError) return error;
-    throw error;
-  }
-  throw new Error('expected a ProviderError');
-}
 
 describe('parseOciConfig and getProfile', () => {
   const TEXT = [

@@ -1,7 +1,6 @@
 import { describe, expect, test } from 'bun:test';
 import { X509Certificate, createHash, createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { ProviderError } from '../../src/errors.ts';
 import {
   generateSessionKeyPair,
   keyMatchesCertificate,
@@ -12,6 +11,7 @@ import {
   spkiDer,
 } from '../../src/oci/keys.ts';
 import { ORACLE_TEST_PRIVATE_KEY as GO_TEST_PRIVATE_KEY } from '../support/oracleTestKey.ts';
+import { caught } from '../support/caught.ts';
 
 
 // Throwaway self-signed certificate and key (openssl req -x509 -newkey rsa:1024 -subj /CN=test), test data only.
@@ -63,15 +63,6 @@ function sameKey(a: KeyObject, b: KeyObject): boolean {
   return spkiDer(a).equals(spkiDer(b));
 }
 
-function caught(run: () => unknown): ProviderError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ProviderError) return error;
-    throw error;
-  }
-  throw new Error('expected a ProviderError');
-}
 
 describe('loadPrivateKey: accepted forms', () => {
   const rows: readonly { name: string; text: string; passphrase?: string }[] = [

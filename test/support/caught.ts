@@ -1,0 +1,12 @@
+import { ProviderError } from '../../src/errors.ts';
+
+/** The ProviderError that `run` throws; any other outcome fails the test. */
+export function caught(run: () => unknown): ProviderError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof ProviderError) return error;
+    throw error;
+  }
+  throw new Error('expected a ProviderError');
+}
