@@ -1,28 +1,16 @@
 import { afterEach, describe, expect, test } from 'bun:test';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { checkKubeletConfig } from '../../src/doctor/checks/kubeletConfig.ts';
 import { patternFinding } from '../../src/doctor/kubeletConfig/validate.ts';
 import { nodeFs } from '../../src/doctor/nodeFs.ts';
+import { removeFakeRoots, rootWith } from '../support/fakeRoot.ts';
 
 const CONFIG = '/etc/kubernetes/credential-provider/config.yaml';
 const NAME = 'credential-provider-oke';
 const DEPLOYED = readFileSync(join(import.meta.dir, '../../deploy/credential-provider-config.yaml'), 'utf8');
 
-const roots: string[] = [];
-function rootWith(files: Record<string, string>): string {
-  const root = mkdtempSync(join(tmpdir(), 'cpo-doctor-cfg-'));
-  roots.push(root);
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(root, path)), { recursive: true });
-    writeFileSync(join(root, path), text);
-  }
-  return root;
-}
-afterEach(() => {
-  for (const root of roots.splice(0)) rmSync(root, { recursive: true, force: true });
-});
+afterEach(removeFakeRoots);
 
 /** A valid config whose provider entry gets `extra` lines (indented for the entry). */
 function config(extra = '', head = 'apiVersion: kubelet.config.k8s.io/v1\nkind: CredentialProviderConfig\n'): string {

@@ -1,25 +1,13 @@
 import { afterEach, describe, expect, test } from 'bun:test';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { checkSettings } from '../../src/doctor/checks/settings.ts';
 import type { ProviderEntry } from '../../src/doctor/kubeletConfig/validate.ts';
 import { nodeFs } from '../../src/doctor/nodeFs.ts';
 import type { FileReader } from '../../src/runtime.ts';
+import { removeFakeRoots, rootWith } from '../support/fakeRoot.ts';
 
-const roots: string[] = [];
-function rootWith(files: Record<string, string>): string {
-  const root = mkdtempSync(join(tmpdir(), 'cpo-doctor-set-'));
-  roots.push(root);
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(root, path)), { recursive: true });
-    writeFileSync(join(root, path), text);
-  }
-  return root;
-}
-afterEach(() => {
-  for (const root of roots.splice(0)) rmSync(root, { recursive: true, force: true });
-});
+afterEach(removeFakeRoots);
 
 const files: FileReader = { readText: (path) => Promise.resolve(readFileSync(path, 'utf8')) };
 function entry(over: Partial<ProviderEntry> = {}): ProviderEntry {

@@ -1,20 +1,14 @@
 import { describe, expect, test } from 'bun:test';
-import { ProviderError } from '../../src/errors.ts';
+import type { ProviderError } from '../../src/errors.ts';
 import { parseImage } from '../../src/kubelet/image.ts';
 import type { ImageReference } from '../../src/kubelet/image.ts';
+import { caught } from '../support/caught.ts';
 
 const SHA256 = `sha256:${'0123456789abcdef'.repeat(4)}`;
 const SHA512 = `sha512:${'ab'.repeat(64)}`;
 
-function refusal(image: string): ProviderError {
-  try {
-    parseImage(image);
-  } catch (error) {
-    if (error instanceof ProviderError) return error;
-    throw error;
-  }
-  throw new Error(`parseImage accepted ${image.slice(0, 50)}`);
-}
+
+const refusal = (image: string): ProviderError => caught(() => parseImage(image));
 
 describe('parseImage accepts normalized names, with an optional tag and digest', () => {
   const cases: ReadonlyArray<readonly [string, ImageReference]> = [

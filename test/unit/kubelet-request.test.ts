@@ -1,8 +1,10 @@
 import { describe, expect, test } from 'bun:test';
-import { formatErrorLine, ProviderError } from '../../src/errors.ts';
+import type { ProviderError } from '../../src/errors.ts';
+import { formatErrorLine } from '../../src/errors.ts';
 import { API_VERSIONS, isApiVersion } from '../../src/kubelet/apiVersion.ts';
 import type { ApiVersion } from '../../src/kubelet/apiVersion.ts';
 import { decodeRequest, MAX_REQUEST_BYTES } from '../../src/kubelet/request.ts';
+import { caught } from '../support/caught.ts';
 
 const V1: ApiVersion = 'credentialprovider.kubelet.k8s.io/v1';
 const V1BETA1: ApiVersion = 'credentialprovider.kubelet.k8s.io/v1beta1';
@@ -13,18 +15,11 @@ const ROW1 = `{"kind":"CredentialProviderRequest","apiVersion":"${V1}","image":"
 /** Shaped like a (short) service-account JWT; real ones are several hundred characters. */
 const SECRET = 'eyJhbGciOiJSUzI1NiJ9.c2VjcmV0LXBheWxvYWQ.c2lnbmF0dXJlLXNlY3JldA';
 
-function refusal(input: string | Uint8Array): ProviderError {
-  try {
-    decodeRequest(input);
-  } catch (error) {
-    if (error instanceof ProviderError) return error;
-    throw error;
-  }
-  throw new Error('decodeRequest accepted the input');
-}
 
 const request = (fields: Record<string, unknown>): string =>
   JSON.stringify({ kind: 'CredentialProviderRequest', apiVersion: V1, image: IMAGE, ...fields });
+
+const refusal = (input: string | Uint8Array): ProviderError => caught(() => decodeRequest(input));
 
 describe('apiVersion', () => {
   test('exactly the three versions, case-sensitively', () => {

@@ -1,7 +1,6 @@
 import { describe, expect, test } from 'bun:test';
 import { Buffer } from 'node:buffer';
 import { chooseSigner, type ChooseSignerInit } from '../../src/chooseSigner.ts';
-import { ProviderError } from '../../src/errors.ts';
 import type { CredentialProviderRequest } from '../../src/kubelet/request.ts';
 import {
   readServiceAccountToken,
@@ -12,6 +11,7 @@ import {
 } from '../../src/kubelet/serviceAccount.ts';
 import { silentLogger } from '../../src/log.ts';
 import type { Signer } from '../../src/oci/identity.ts';
+import { caught } from '../support/caught.ts';
 
 const NOW_MS = Date.UTC(2026, 5, 1, 12, 0, 0);
 const EXP = NOW_MS / 1000 + 3600;
@@ -34,15 +34,6 @@ const bound = (overrides: Record<string, unknown> = {}) =>
     ...overrides,
   });
 
-function refusal(fn: () => unknown): ProviderError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ProviderError);
-    return error as ProviderError;
-  }
-  throw new Error('expected a refusal');
-}
 
 describe('readServiceAccountToken', () => {
   test('a bound token: namespace, name and UID from the kubernetes.io claim, exp', () => {
@@ -56,7 +47,7 @@ describe('readServiceAccountToken', () => {
 
   test('a token that expired within the skew allowance is still accepted; past it, refused with the account named', () => {
     expect(readServiceAccountToken(bound(), EXP * 1000 + SERVICE_ACCOUNT_TOKEN_SKEW_MS).name).toBe('puller');
-    const error = refusal(() => readServiceAccountToken(bound(), EXP * 1000 + SERVICE_ACCOUNT_TOKEN_SKEW_MS + 1));
+    const error = caught(() => readServiceAccountToken(bound(), EXP * 1000 + SERVICE_ACCOUNT_TOKEN_SKEW_MS + 1));
     expect(error.code).toBe('ERR_SERVICE_ACCOUNT_TOKEN');
     expect(error.message).toBe(`the service account token of team-a/puller expired at ${new Date(EXP * 1000).toISOString()}`);
   });
@@ -76,7 +67,7 @@ describe('readServiceAccountToken', () => {
   ];
   for (const [name, token, message] of refused) {
     test(`refuses ${name}`, () => {
-      const error = refusal(() => readServiceAccountToken(token, NOW_MS));
+      const error = caught(() => readServiceAccountToken(token, NOW_MS));
       expect(error.code).toBe('ERR_SERVICE_ACCOUNT_TOKEN');
       expect(error.message).toContain(message);
       // Never the token, nor any part of it.
@@ -94,7 +85,7 @@ describe('wantsWorkloadIdentity', () => {
     expect(wantsWorkloadIdentity({ 'other.example/key': 'enabled' })).toBe(false);
   });
   test('anything else is an error naming the annotation, not a silent fallback', () => {
-    const error = refusal(() => wantsWorkloadIdentity(with_('yes please')));
+    const error = caught(() => wantsWorkloadIdentity(with_('yes please')));
     expect(error.code).toBe('ERR_WORKLOAD_IDENTITY');
     expect(error.message).toContain(WORKLOAD_IDENTITY_ANNOTATION);
   });
@@ -131,13 +122,13 @@ describe('chooseSigner', () => {
   });
 
   test('opted in but no token: an error, never the node identity', () => {
-    expect(refusal(() => chooseSigner(request({ serviceAccountAnnotations: optIn }), init('node'))).code).toBe('ERR_WORKLOAD_IDENTITY');
+    expect(caught(() => chooseSigner(request({ serviceAccountAnnotations: optIn }), init('node'))).code).toBe('ERR_WORKLOAD_IDENTITY');
   });
 
   test('an expired token is refused before the workload signer is built', () => {
     const before = seen.length;
     const expired = bound({ exp: NOW_MS / 1000 - 3600 });
-    expect(refusal(() => chooseSigner(request({ serviceAccountToken: expired, serviceAccountAnnotations: optIn }), init('node'))).code).toBe('ERR_SERVICE_ACCOUNT_TOKEN');
+    expect(caught(() => chooseSigner(request({ serviceAccountToken: expired, serviceAccountAnnotations: optIn }), init('node'))).code).toBe('ERR_SERVICE_ACCOUNT_TOKEN');
     expect(seen.length).toBe(before);
   });
 });

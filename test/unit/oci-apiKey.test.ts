@@ -5,11 +5,11 @@ import * as fs from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ProviderError } from '../../src/errors.ts';
 import { md5Fingerprint } from '../../src/oci/keys.ts';
 import { fromApiKeyProfile } from '../../src/oci/principals/apiKey.ts';
 import type { ApiKeyInit } from '../../src/oci/principals/apiKey.ts';
 import type { Clock, FileReader } from '../../src/runtime.ts';
+import { rejected } from '../support/caught.ts';
 
 // Keys are generated once per file: RSA generation dominates the run time otherwise.
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
@@ -77,15 +77,6 @@ function jwt(claims: Record<string, unknown>): string {
   return `${part({ alg: 'RS256', kid: 'k' })}.${part(claims)}.c2ln`;
 }
 
-async function rejection(promise: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof ProviderError) return error;
-    throw error;
-  }
-  throw new Error('expected a ProviderError');
-}
 
 function expectSigns(key: KeyObject): void {
   const data = Buffer.from('date: x');
@@ -185,7 +176,7 @@ describe('fromApiKeyProfile: API keys', () => {
     const dir = folder({ 'k.pem': PEM.plain });
     const configPath = path.join(dir, 'config');
     const provider = fromApiKeyProfile({ env: { OCI_CONFIG_FILE: configPath }, files: countingReader(), homeDir: undefined });
-    expect((await rejection(provider())).message).toContain('does not exist');
+    expect((await rejected(provider())).message).toContain('does not exist');
     fs.writeFileSync(configPath, profile(apiKeyProfile('k.pem')));
     expect((await provider()).principal).toBe(`user:${USER}`);
   });
@@ -248,7 +239,7 @@ describe('fromApiKeyProfile: each misconfiguration has its own message', () => {
   for (const row of rows) {
     test(row.name, async () => {
       const init = row.setup();
-      const error = await rejection(fromApiKeyProfile({ ...init, files: countingReader() })());
+      const error = await rejected(fromApiKeyProfile({ ...init, files: countingReader() })());
       expect(error.code).toBe('ERR_OCI_CONFIG');
       expect(error.message).toBe(row.message(lastDir()));
       expect(error.hint ?? '').not.toBe('');
@@ -264,7 +255,7 @@ describe('fromApiKeyProfile: each misconfiguration has its own message', () => {
         return readFile(p, 'utf8');
       },
     };
-    const error = await rejection(fromApiKeyProfile({ env: { OCI_CONFIG_FILE: path.join(dir, 'config') }, files, homeDir: undefined })());
+    const error = await rejected(fromApiKeyProfile({ env: { OCI_CONFIG_FILE: path.join(dir, 'config') }, files, homeDir: undefined })());
     expect(error.message).toBe(`cannot read key_file /keys/k.pem of profile [DEFAULT] of ${dir}/config: permission denied`);
   });
 });
@@ -313,7 +304,7 @@ describe('fromApiKeyProfile: session token profiles', () => {
     expect(files.reads.get(path.join(dir, 'token'))).toBe(1);
 
     clock.ms = exp * 1000;
-    const error = await rejection(provider());
+    const error = await rejected(provider());
     expect(error.code).toBe('ERR_OCI_CONFIG');
     expect(error.message).toBe(
       `the session token in security_token_file ${dir}/token (profile [DEFAULT] of ${dir}/config) expired at ${new Date(exp * 1000).toISOString()}`,
@@ -355,7 +346,7 @@ describe('fromApiKeyProfile: session token profiles', () => {
   for (const row of bad) {
     test(`refuses ${row.name}`, async () => {
       const dir = folder(row.files);
-      const error = await rejection(
+      const error = await rejected(
         fromApiKeyProfile({ env: { OCI_CONFIG_FILE: path.join(dir, 'config') }, files: countingReader(), homeDir: undefined, clock: fakeClock() })(),
       );
       expect(error.code).toBe('ERR_OCI_CONFIG');

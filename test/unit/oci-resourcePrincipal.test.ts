@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test';
 import { Buffer } from 'node:buffer';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { ProviderError } from '../../src/errors.ts';
+import type { ProviderError } from '../../src/errors.ts';
 import {
   fromResourcePrincipalEnv,
   resourcePrincipalKey,
@@ -9,6 +9,7 @@ import {
   type ResourcePrincipalInit,
 } from '../../src/oci/principals/resourcePrincipal.ts';
 import type { Env, FileReader } from '../../src/runtime.ts';
+import { rejected } from '../support/caught.ts';
 
 const NOW_MS = Date.UTC(2026, 5, 1, 12, 0, 0);
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
@@ -56,15 +57,11 @@ function provider(env: Env, files: FileReader = memoryFiles({}), clock = { ms: N
   return { identity: fromResourcePrincipalEnv(init), clock };
 }
 
+
 async function rejection(promise: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(ProviderError);
-    expect((error as ProviderError).code).toBe('ERR_RESOURCE_PRINCIPAL');
-    return error as ProviderError;
-  }
-  throw new Error('expected a rejection');
+  const error = await rejected(promise);
+  expect(error.code).toBe('ERR_RESOURCE_PRINCIPAL');
+  return error;
 }
 
 describe('fromResourcePrincipalEnv', () => {

@@ -18,6 +18,7 @@ import {
   type WorkloadIdentityInit,
 } from '../../src/oci/principals/workloadIdentity.ts';
 import type { FileReader } from '../../src/runtime.ts';
+import { rejected } from '../support/caught.ts';
 
 const NOW_MS = Date.UTC(2026, 5, 1, 12, 0, 0);
 const CA_PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
@@ -51,15 +52,6 @@ function refusal(fn: () => unknown): ProviderError {
   throw new Error('expected a refusal');
 }
 
-async function rejection(promise: Promise<unknown>): Promise<ProviderError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(ProviderError);
-    return error as ProviderError;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('parseProxymuxAnswer', () => {
   test('the JSON string literal of base64 {"token":"ST$<RPST>"}: quotes and whitespace optional, key case-insensitive', () => {
@@ -161,7 +153,7 @@ describe('exchangeServiceAccountToken', () => {
   for (const [status, code, message] of statuses) {
     test(`${status}: ${code}`, async () => {
       const http = scripted(() => ({ status, body: JSON.stringify({ code: 'X', message: 'no' }) }));
-      const error = await rejection(exchangeFor(http));
+      const error = await rejected(exchangeFor(http));
       expect(error.code).toBe(code as ProviderError['code']);
       expect(error.message).toContain(message);
       expect(error.details).toMatchObject({ status, opcRequestId: 'RID', host: '10.0.0.9:12250' });
@@ -171,14 +163,14 @@ describe('exchangeServiceAccountToken', () => {
 
   test('an RPST without res_tenant is refused', async () => {
     const http = scripted(() => ({ status: 200, body: answer(`ST$${jwt({ exp: NOW_MS / 1000 + 60 })}`) }));
-    expect((await rejection(exchangeFor(http))).message).toContain('without exp or res_tenant');
+    expect((await rejected(exchangeFor(http))).message).toContain('without exp or res_tenant');
   });
 
   test('an unreadable or non-PEM CA file is refused before the call', async () => {
     const http = scripted(() => ({ status: 200, body: answer(`ST$${RPST}`) }));
-    expect((await rejection(exchangeFor(http, '/missing.crt'))).message).toContain('cannot read the cluster CA /missing.crt (ENOENT)');
+    expect((await rejected(exchangeFor(http, '/missing.crt'))).message).toContain('cannot read the cluster CA /missing.crt (ENOENT)');
     const notPem: FileReader = { readText: () => Promise.resolve('hello') };
-    const error = await rejection(
+    const error = await rejected(
       exchangeServiceAccountToken({ ...init(http, { files: notPem }), endpoint: new URL('https://h:1'), caFile: '/x', account: A, token: SA_TOKEN }),
     );
     expect(error.message).toContain('holds no PEM certificate');
