@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from 'bun:test';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, linkSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { MAX_ENTRY_BYTES, openCacheStore, type CacheStore } from '../../src/cache/fileStore.ts';
@@ -219,9 +219,25 @@ describe('openCacheStore', () => {
   });
 });
 
-/** Runs `openCacheStore` on each path in a child process running as uid/gid nobody. */
+/**
+ * Runs `openCacheStore` on each path in a child process running as uid/gid nobody. The checkout may
+ * sit where nobody cannot read it (CI clones into a 0700 temp dir), so the module is bundled and the
+ * runtime linked (or copied) into a world-readable temp dir first.
+ */
 function openAsNobody(paths: readonly string[]): { ok: boolean; reason?: string }[] {
-  const module = resolve(import.meta.dir, '../../src/cache/fileStore.ts');
+  const dir = tempDir();
+  chmodSync(dir, 0o755);
+  const runtime = join(dir, 'bun');
+  try {
+    linkSync(process.execPath, runtime);
+  } catch {
+    copyFileSync(process.execPath, runtime);
+  }
+  chmodSync(runtime, 0o755);
+  const module = join(dir, 'fileStore.mjs');
+  const built = spawnSync(process.execPath, ['build', resolve(import.meta.dir, '../../src/cache/fileStore.ts'), '--target=bun', `--outfile=${module}`], { encoding: 'utf8' });
+  if (built.status !== 0) throw new Error(`bundling fileStore.ts failed: ${built.stderr}`);
+  chmodSync(module, 0o644);
   const script = `
     const { openCacheStore } = await import(${JSON.stringify(module)});
     const results = [];
@@ -230,7 +246,7 @@ function openAsNobody(paths: readonly string[]): { ok: boolean; reason?: string 
       results.push(r.ok ? { ok: true } : r);
     }
     process.stdout.write(JSON.stringify(results));`;
-  const child = spawnSync(process.execPath, ['-e', script], { uid: NOBODY, gid: NOBODY, encoding: 'utf8', cwd: '/' });
-  if (child.status !== 0) throw new Error(`child as nobody failed: ${child.stderr}`);
+  const child = spawnSync(runtime, ['-e', script], { uid: NOBODY, gid: NOBODY, encoding: 'utf8', cwd: '/' });
+  if (child.status !== 0) throw new Error(`child as nobody failed (${String(child.error ?? child.status)}): ${child.stderr}`);
   return JSON.parse(child.stdout) as { ok: boolean; reason?: string }[];
 }
