@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { runCli } from './cli/run.ts';
 import { readStdin, stdinIsTerminal, writeStderr, writeStdout } from './cli/stdio.ts';
+import { readBootId } from './machine.ts';
 import { createFetchTransport } from './net/http.ts';
 import { systemClock } from './runtime.ts';
 
@@ -21,6 +22,7 @@ const status = await runCli({
   transport: createFetchTransport(env),
   homeDir: env.HOME,
   stdinIsTTY: stdinIsTerminal(),
+  bootId: readBootId,
   readStdin,
   writeStdout,
   writeStderr,

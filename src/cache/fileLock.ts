@@ -1,4 +1,3 @@
-import { ProviderError } from '../errors.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { watchDirectory } from './changeWaiter.ts';
 import { breakStale, inspect, lockPaths, release, tryCreate, type LockPaths } from './lockFile.ts';
@@ -7,7 +6,7 @@ import { assertCacheName } from './names.ts';
 export interface LockOptions {
   /**
    * Give up waiting at this absolute time (ms since epoch); `withFileLock` then rejects with
-   * `ProviderError('ERR_DEADLINE')` naming the lock file.
+   * `LockWaitTimeout` naming the lock file.
    */
   readonly deadlineMs: number;
   /** Milliseconds since the epoch. Default `Date.now`. */
@@ -43,7 +42,7 @@ const queues = new Map<string, Promise<void>>();
  * file serializes them, and a holder that died (even by SIGKILL) is detected and replaced within
  * about `MAX_RETRY_MS`.
  *
- * Rejects with `ERR_DEADLINE` when the lock is not ours by `options.deadlineMs`, with the fs error
+ * Rejects with `LockWaitTimeout` when the lock is not ours by `options.deadlineMs`, with the fs error
  * when the lock file cannot be created or a stale one removed (missing or read-only `dir`), and
  * with whatever `fn` rejects with. `name` must be `[a-z0-9._-]+` (a plain `Error` otherwise: a bug).
  */
@@ -139,9 +138,16 @@ function jitter(ms: number): number {
   return ms * (0.5 + Math.random() * 0.5);
 }
 
-function deadlineError(lock: LockPaths, holder: string): ProviderError {
-  return new ProviderError('ERR_DEADLINE', `Timed out waiting for the cache lock ${lock.path} held by ${holder}`, {
-    key: lock.path,
-    hint: 'another provider process held the lock for the whole time budget; look for a stuck credential provider process, or delete the lock file if none is running',
-  });
+/** The lock was not ours by the deadline; the memo then refreshes without it. */
+export class LockWaitTimeout extends Error {
+  override readonly name = 'LockWaitTimeout';
+  readonly path: string;
+  constructor(path: string, holder: string) {
+    super(`timed out waiting for the cache lock ${path} held by ${holder}`);
+    this.path = path;
+  }
+}
+
+function deadlineError(lock: LockPaths, holder: string): LockWaitTimeout {
+  return new LockWaitTimeout(lock.path, holder);
 }

@@ -1,7 +1,7 @@
 import { constants, promises as fsp } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { silentLogger, type Logger } from '../log.ts';
-import { errorCode } from './errorCode.ts';
+import { errnoCode } from '../errno.ts';
 import { assertCacheName } from './names.ts';
 import { readRegularFile } from './readRegularFile.ts';
 import { randomHex } from '../webCrypto.ts';
@@ -51,6 +51,9 @@ export const MAX_ENTRY_BYTES = 64 * 1024;
 /** A temp file this old was left by a killed writer: no live write takes a minute. */
 export const STALE_TMP_MS = 60_000;
 
+/** An entry not rewritten for this long holds only expired tokens (none lives longer than a few hours). */
+export const STALE_ENTRY_MS = 24 * 60 * 60_000;
+
 const DIR_MODE = 0o700;
 const FILE_MODE = 0o600;
 const TMP_PATTERN = /^[a-z0-9._-]+\.[0-9a-f]{16}\.tmp$/;
@@ -59,40 +62,100 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
 const DIR_SYNC_UNSUPPORTED: ReadonlySet<string> = new Set(['EINVAL', 'ENOTSUP', 'EISDIR', 'EPERM']);
 
 /**
- * Opens (creating with mode 0700 if needed, parents included) the cache directory `dir`. Refuses,
- * with a reason for the operator, a path that is not a directory, is owned by another uid, is
- * group/other-writable (someone else could plant or delete entries), or is not writable (a
- * read-only filesystem, or a normal user pointed at /var/lib/kubelet). A directory this uid owns
- * that is merely group/other-readable (0755) is tightened to 0700, since entries hold tokens.
+ * The tag that says a directory is this provider's cache (the Cache Directory Tagging Specification,
+ * so backup tools skip it too). Only a directory that carries it, or that we just created, or that
+ * holds nothing but our own files, is ever tightened or written into.
+ */
+export const CACHE_TAG_FILE = 'CACHEDIR.TAG';
+const CACHE_TAG =
+  'Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag created by credential-provider-oke (kubelet image credential provider).\n# Its entries hold OCI session and docker tokens; delete the directory to clear it.\n';
+const TAG_SIGNATURE = 'Signature: 8a477f597d28d172789f06886806bc55';
+const isOurTag = (text: string): boolean => text.startsWith(TAG_SIGNATURE) && text.includes('created by credential-provider-oke');
+/** Names this provider writes into its directory (entries, temp files, locks), of this and earlier versions. */
+const OWN_FILE = /^(?:[a-z]+-[a-z0-9-]+)(?:\.[0-9a-f]{16}\.tmp|\.lock(?:\.break)?)?$/;
+
+/**
+ * Opens the cache directory `dir`, creating it (mode 0700; its parent must exist) when missing.
+ * Refuses, with a reason for the operator, a path that is not a directory, is owned by another uid,
+ * is group/other-writable (someone else could plant or delete entries), is not writable (a
+ * read-only filesystem, or a normal user pointed at /var/lib/kubelet), or is not plainly ours: a
+ * directory that holds other files and no cache tag (a typo, `/var/lib/kubelet`, `/`) is never
+ * chmod-ed nor filled with token files. Ours and merely group/other-readable: tightened to 0700.
  */
 export async function openCacheStore(dir: string, options: CacheStoreOptions = {}): Promise<OpenCacheResult> {
   const path = resolve(dir);
-  const refuse = (reason: string): OpenCacheResult => ({ ok: false, reason: `cache directory ${path} ${reason}` });
-  let mkdirError: unknown;
-  await fsp.mkdir(path, { recursive: true, mode: DIR_MODE }).catch((error: unknown) => {
-    mkdirError = error;
-  });
+  const refuse = (reason: string): OpenCacheResult => ({ ok: false, reason: `directory ${path} ${reason}` });
+  let created = false;
+  try {
+    await fsp.mkdir(path, { mode: DIR_MODE });
+    created = true;
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code === 'ENOENT') return refuse('cannot be created: its parent directory does not exist');
+    if (code !== 'EEXIST') return refuse(`cannot be created (${code ?? String(error)})`);
+  }
   let stat;
   try {
     // stat, not lstat: /var/lib/kubelet is often a symlink to a data disk. Following it is safe
     // because what it leads to must still be a directory owned by this uid and closed to others.
     stat = await fsp.stat(path);
   } catch (error) {
-    return refuse(`cannot be created or inspected (${errorCode(mkdirError ?? error) ?? String(mkdirError ?? error)})`);
+    return refuse(`cannot be inspected (${errnoCode(error) ?? String(error)})`);
   }
   if (!stat.isDirectory()) return refuse('is not a directory');
   const uid = process.getuid?.();
   if (uid !== undefined && stat.uid !== uid) return refuse(`is owned by uid ${stat.uid}, not by this process's uid ${uid}`);
   const mode = stat.mode & 0o777;
   if ((mode & 0o022) !== 0) return refuse(`is writable by group or others (mode ${octal(mode)})`);
+  if (!created) {
+    const foreign = await foreignContent(path);
+    if (foreign !== undefined) return refuse(`is not a credential-provider-oke cache (it holds ${foreign} and no ${CACHE_TAG_FILE}); point credentialCacheDir at a directory of its own`);
+  }
   try {
     if ((mode & 0o077) !== 0) await fsp.chmod(path, DIR_MODE);
     // access(2) reports EROFS for a read-only mount even to root, and EACCES to a normal user.
     await fsp.access(path, constants.W_OK | constants.X_OK);
   } catch (error) {
-    return refuse(`is not writable (${errorCode(error) ?? String(error)})`);
+    return refuse(`is not writable (${errnoCode(error) ?? String(error)})`);
   }
+  await tag(path);
   return { ok: true, store: createStore(path, options) };
+}
+
+/** Undefined when the directory is plainly ours (tagged, or only our own files); else what it holds that is not. */
+async function foreignContent(path: string): Promise<string | undefined> {
+  let names: string[];
+  try {
+    names = await fsp.readdir(path);
+  } catch (error) {
+    return `unlistable content (${errnoCode(error) ?? 'error'})`;
+  }
+  if (names.includes(CACHE_TAG_FILE)) {
+    const tagFile = await readRegularFile(join(path, CACHE_TAG_FILE), 4096);
+    if (tagFile.ok && isOurTag(tagFile.bytes.toString('utf8'))) return undefined;
+    return `a ${CACHE_TAG_FILE} that is not ours`;
+  }
+  const other = names.find((name) => !OWN_FILE.test(name));
+  return other === undefined ? undefined : JSON.stringify(other.length > 40 ? `${other.slice(0, 40)}…` : other);
+}
+
+/** Writes the tag once; a directory we cannot tag is still usable (the tag only speeds up the next open). */
+async function tag(path: string): Promise<void> {
+  const file = join(path, CACHE_TAG_FILE);
+  let handle: fsp.FileHandle;
+  try {
+    handle = await fsp.open(file, WRITE_FLAGS, FILE_MODE);
+  } catch {
+    return; // EEXIST: tagged already. Anything else: the next open tries again.
+  }
+  try {
+    await handle.writeFile(CACHE_TAG);
+    await handle.close();
+  } catch {
+    // A full disk: a half-written tag would read as someone else's, so it goes.
+    await handle.close().catch(() => undefined);
+    await fsp.unlink(file).catch(() => undefined);
+  }
 }
 
 function createStore(dir: string, options: CacheStoreOptions): CacheStore {
@@ -146,7 +209,7 @@ function createStore(dir: string, options: CacheStoreOptions): CacheStore {
     await syncDirectory(dir);
     if (!tmpSwept) {
       tmpSwept = true;
-      await sweepStaleTmp(dir, now(), log);
+      await sweepStale(dir, now(), log);
     }
   };
 
@@ -155,7 +218,7 @@ function createStore(dir: string, options: CacheStoreOptions): CacheStore {
     try {
       await fsp.unlink(join(dir, name));
     } catch (error) {
-      if (errorCode(error) !== 'ENOENT') throw error;
+      if (errnoCode(error) !== 'ENOENT') throw error;
     }
   };
 
@@ -172,25 +235,28 @@ async function syncDirectory(dir: string): Promise<void> {
     handle = await fsp.open(dir, constants.O_RDONLY);
     await handle.sync();
   } catch (error) {
-    if (!DIR_SYNC_UNSUPPORTED.has(errorCode(error) ?? '')) throw error;
+    if (!DIR_SYNC_UNSUPPORTED.has(errnoCode(error) ?? '')) throw error;
   } finally {
     await handle?.close();
   }
 }
 
 /**
- * Removes temp files abandoned by writers killed between create and rename. Only old ones: a young
- * one may belong to a write in progress. Best effort, once per store: a failure here changes nothing.
+ * Removes temp files abandoned by writers killed between create and rename, and entries nobody has
+ * rewritten for a day (every token in them has expired: entries of an earlier boot, of an identity
+ * no longer used, or of an older format). Only old ones: a young temp file may belong to a write in
+ * progress. Lock files are left to the lock protocol. Best effort, once per store.
  */
-async function sweepStaleTmp(dir: string, nowMs: number, log: Logger): Promise<void> {
+async function sweepStale(dir: string, nowMs: number, log: Logger): Promise<void> {
   try {
     for (const name of await fsp.readdir(dir)) {
-      if (!TMP_PATTERN.test(name)) continue;
+      const tmp = TMP_PATTERN.test(name);
+      if (!tmp && (!OWN_FILE.test(name) || name.includes('.'))) continue;
       const path = join(dir, name);
       const stat = await fsp.lstat(path).catch(() => undefined);
-      if (stat === undefined || stat.isDirectory() || nowMs - stat.mtimeMs < STALE_TMP_MS) continue;
+      if (stat === undefined || !stat.isFile() || nowMs - stat.mtimeMs < (tmp ? STALE_TMP_MS : STALE_ENTRY_MS)) continue;
       await fsp.unlink(path).catch(() => undefined);
-      log.debug('removed abandoned cache temp file', { file: name });
+      log.debug('removed a stale cache file', { file: name });
     }
   } catch {
     // Listing failed: the next process tries again.

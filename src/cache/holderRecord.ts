@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { errorCode } from './errorCode.ts';
+import { errnoCode } from '../errno.ts';
+import { readBootId } from '../machine.ts';
 
 /**
  * Who holds a lock file: written into it by the holder, read by waiters to decide whether the
@@ -89,7 +90,7 @@ export async function holderState(record: HolderRecord, heldHere: (token: string
     process.kill(record.pid, 0);
   } catch (error) {
     // EPERM: the pid exists but belongs to another uid, so it is alive.
-    if (errorCode(error) === 'ESRCH') return { alive: false, why: `process ${record.pid} is gone` };
+    if (errnoCode(error) === 'ESRCH') return { alive: false, why: `process ${record.pid} is gone` };
   }
   const stat = await readProcStat(record.pid);
   if (stat === undefined) return { alive: true };
@@ -116,13 +117,4 @@ async function readProcStat(pid: number): Promise<ProcStat | undefined> {
   const start = rest[22 - 3];
   if (state === undefined || start === undefined || !/^\d+$/.test(start)) return undefined;
   return { state, start };
-}
-
-async function readBootId(): Promise<string | undefined> {
-  try {
-    const id = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
-    return id === '' || id.length > 64 ? undefined : id;
-  } catch {
-    return undefined;
-  }
 }

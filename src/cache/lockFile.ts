@@ -1,7 +1,7 @@
 import { constants, promises as fsp } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Logger } from '../log.ts';
-import { errorCode } from './errorCode.ts';
+import { errnoCode } from '../errno.ts';
 import { encodeRecord, holderState, MAX_RECORD_BYTES, ownRecord, parseRecord } from './holderRecord.ts';
 import { readRegularFile } from './readRegularFile.ts';
 import { randomHex } from '../webCrypto.ts';
@@ -126,7 +126,7 @@ export async function release(lock: LockPaths, token: string, log: Logger): Prom
       log.warn('cache lock was no longer ours when released; left it alone', { lock: lock.path });
     }
   } catch (error) {
-    log.warn('could not release cache lock', { lock: lock.path, code: errorCode(error) });
+    log.warn('could not release cache lock', { lock: lock.path, code: errnoCode(error) });
   }
 }
 
@@ -151,7 +151,7 @@ async function claim(path: string, held: Set<string>): Promise<string | undefine
   try {
     handle = await fsp.open(path, CREATE_FLAGS, FILE_MODE);
   } catch (error) {
-    if (errorCode(error) === 'EEXIST') return undefined;
+    if (errnoCode(error) === 'EEXIST') return undefined;
     throw error;
   }
   try {
@@ -205,7 +205,7 @@ async function removeIfSame(path: string, snapshot: Snapshot): Promise<boolean> 
     await fsp.unlink(path);
     return true;
   } catch (error) {
-    if (errorCode(error) === 'ENOENT') return false;
+    if (errnoCode(error) === 'ENOENT') return false;
     throw error;
   }
 }
@@ -215,9 +215,13 @@ async function takeSnapshot(path: string): Promise<Snapshot | undefined> {
   const file = await readRegularFile(path, MAX_RECORD_BYTES);
   if (file.ok) return { ino: file.stat.ino, mtimeMs: file.stat.mtimeMs, bytes: file.bytes };
   if (file.missing) return undefined;
-  // A symlink, directory or oversized file where the lock should be: no record, judged by its age.
   const stat = await fsp.lstat(path).catch(() => undefined);
-  return stat === undefined ? undefined : { ino: stat.ino, mtimeMs: stat.mtimeMs, bytes: new Uint8Array(0) };
+  if (stat === undefined) return undefined;
+  // A directory, symlink or FIFO where the lock should be was not put there by a lock holder, and
+  // nothing we may delete: the cache is unusable (the memo carries on without it).
+  if (!stat.isFile()) throw new Error(`${path} is not a lock file (${fileKind(stat)})`);
+  // An oversized or unreadable regular file: no record, judged by its age.
+  return { ino: stat.ino, mtimeMs: stat.mtimeMs, bytes: new Uint8Array(0) };
 }
 
 /**
@@ -228,4 +232,11 @@ async function takeSnapshot(path: string): Promise<Snapshot | undefined> {
  */
 function sameFile(a: Snapshot, b: Snapshot): boolean {
   return a.ino === b.ino && a.mtimeMs === b.mtimeMs && Buffer.from(a.bytes).equals(b.bytes);
+}
+
+function fileKind(stat: { isDirectory(): boolean; isSymbolicLink(): boolean; isFIFO(): boolean }): string {
+  if (stat.isDirectory()) return 'a directory';
+  if (stat.isSymbolicLink()) return 'a symlink';
+  if (stat.isFIFO()) return 'a FIFO';
+  return 'not a regular file';
 }

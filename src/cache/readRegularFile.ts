@@ -1,5 +1,5 @@
 import { constants, promises as fsp, type Stats } from 'node:fs';
-import { errorCode } from './errorCode.ts';
+import { errnoCode } from '../errno.ts';
 
 /**
  * Reading a file in a directory we share with other processes, without trusting what is there:
@@ -42,7 +42,7 @@ export async function readRegularFile(path: string, maxBytes: number): Promise<R
     }
     return { ok: true, bytes: buffer.subarray(0, length), stat };
   } catch (error) {
-    const code = errorCode(error);
+    const code = errnoCode(error);
     if (code === 'ENOENT') return { ok: false, missing: true, reason: 'missing' };
     if (code === 'ELOOP') return refused('a symlink');
     return refused(`unreadable (${code ?? 'error'})`);

@@ -1,20 +1,15 @@
-import { chooseSigner } from '../chooseSigner.ts';
-import { wantsWorkloadIdentity } from '../kubelet/serviceAccount.ts';
-import { deferIdentity } from '../oci/principals/memoizeIdentity.ts';
-import { sha256Hex } from '../webCrypto.ts';
+import { createMemo, diskBackend, memoryBackend } from '../cache/memo.ts';
+import { resolveSigner, type SignerDeps } from '../identity/resolveSigner.ts';
 import { loadSettings } from '../config/load.ts';
 import type { Settings } from '../config/settings.ts';
 import { formatErrorLine, ProviderError } from '../errors.ts';
-import { decodeRequest, MAX_REQUEST_BYTES, type CredentialProviderRequest } from '../kubelet/request.ts';
+import { decodeRequest, MAX_REQUEST_BYTES } from '../kubelet/request.ts';
 import { encodeResponse } from '../kubelet/response.ts';
 import { createLogger, redact, type LogLevel, type Logger } from '../log.ts';
-import { createDeadline } from '../net/deadline.ts';
+import { createDeadline, type Deadline } from '../net/deadline.ts';
 import { createHttpClient, type Transport } from '../net/http.ts';
-import type { IdentityProvider, Signer } from '../oci/identity.ts';
-import { createCredentialCache, type CredentialCache } from '../cache/credentialCache.ts';
-import { openCacheStore } from '../cache/fileStore.ts';
 import { createRegionTable, regionMetadataFromSources, REGION_METADATA_ENV, type RegionInfo } from '../oci/regions.ts';
-import { provideCredentials, type ProviderContext } from '../provideCredentials.ts';
+import { provideCredentials, type ProviderContext } from '../provider/provideCredentials.ts';
 import type { Clock, Env, FileReader } from '../runtime.ts';
 import { parseArgs, type CliArgs } from './args.ts';
 import { HELP_TEXT } from './help.ts';
@@ -30,6 +25,8 @@ export interface CliIo {
   /** `$HOME`, or undefined when the kubelet's environment has none (systemd often). */
   readonly homeDir: string | undefined;
   readonly stdinIsTTY: boolean;
+  /** This boot of this machine (`/proc/sys/kernel/random/boot_id`), which instance-principal cache entries are bound to. */
+  bootId(): Promise<string | undefined>;
   /** Reads stdin to EOF; rejects with ERR_REQUEST_INVALID past `maxBytes`. */
   readStdin(maxBytes: number): Promise<Uint8Array>;
   writeStdout(text: string): Promise<void>;
@@ -42,6 +39,8 @@ export const EXIT_USAGE = 2;
 
 /** Runs one invocation and returns the exit status. Stdout gets the response or nothing; every failure is one line on stderr. */
 export async function runCli(io: CliIo): Promise<number> {
+  // The exec's budget counts from here, its first instruction: reading stdin is part of it.
+  const startedAtMs = io.clock.now();
   let args: CliArgs;
   try {
     args = parseArgs(io.argv);
@@ -60,10 +59,11 @@ export async function runCli(io: CliIo): Promise<number> {
     // A report on stdout for people; it loads the settings itself, as one of its checks. Imported
     // on use, so the plugin's exec never evaluates doctor (nor the YAML library it needs).
     const { runDoctor } = await import('../doctor/doctor.ts');
-    return runDoctor({ ...args.command, configPath: args.configPath, logLevel: args.logLevel }, io);
+    return runDoctor({ ...args.command, configPath: args.configPath, logLevel: args.logLevel, configPathOf: (argv) => parseArgs(argv).configPath }, io);
   }
   try {
     const settings = await loadSettings({ configPath: args.configPath, env: io.env, files: io.files });
+    const deadline = createDeadline(io.clock, settings.execTimeoutMs, startedAtMs);
     const log = createLogger({
       level: args.logLevel ?? settings.logLevel,
       write: (line) => io.writeStderr(line),
@@ -74,7 +74,7 @@ export async function runCli(io: CliIo): Promise<number> {
       args.command.kind === 'plugin'
         ? decodeRequest(await readRequest(io))
         : decodeRequest(JSON.stringify({ kind: 'CredentialProviderRequest', apiVersion: args.command.apiVersion, image: args.command.image }));
-    const context = await createContext(io, settings, log, request);
+    const context = await createContext(io, settings, log, deadline);
     const response = await provideCredentials(request, context);
     await io.writeStdout(encodeResponse(response));
     log.info('credentials issued', { image: request.image, cacheDuration: response.cacheDuration });
@@ -93,49 +93,29 @@ async function readRequest(io: CliIo): Promise<Uint8Array> {
   return io.readStdin(MAX_REQUEST_BYTES);
 }
 
-/** Wires settings and the outside world into the one-exec context; the request decides who signs. */
-async function createContext(io: CliIo, settings: Settings, log: Logger, request: CredentialProviderRequest): Promise<ProviderContext> {
-  const deadline = createDeadline(io.clock, settings.execTimeoutMs);
+/**
+ * Wires settings and the outside world into the one-exec context. Nothing here touches the disk or
+ * the network: the cache opens on first use and the signer is resolved only for an accepted registry.
+ */
+async function createContext(io: CliIo, settings: Settings, log: Logger, deadline: Deadline): Promise<ProviderContext> {
   const http = createHttpClient({ transport: io.transport, deadline, clock: io.clock, log });
   const regionMetadata = await readRegionMetadata(io);
-  const cache = await openCredentialCache(settings, io, log, deadline.expiresAtMs);
-  // Principal modules (and node:crypto with them) load only when an identity is needed: a docker
-  // token served from the cache never loads them (about 5 ms of a 15 ms warm exec).
-  const nodeIdentity = deferIdentity(async (): Promise<IdentityProvider> => {
-    if (settings.ocirAuthMethod === 'USER_PRINCIPAL') {
-      const { fromApiKeyProfile } = await import('../oci/principals/apiKey.ts');
-      return fromApiKeyProfile({ env: io.env, files: io.files, homeDir: io.homeDir, clock: io.clock });
-    }
-    if (settings.ocirAuthMethod === 'RESOURCE_PRINCIPAL') {
-      const { fromResourcePrincipalEnv } = await import('../oci/principals/resourcePrincipal.ts');
-      return fromResourcePrincipalEnv({ env: io.env, files: io.files, clock: io.clock });
-    }
-    const [{ createImdsClient }, { federateInstancePrincipal, fromInstancePrincipal }] = await Promise.all([
-      import('../oci/imds.ts'),
-      import('../oci/principals/instance.ts'),
-    ]);
-    const instance = { imds: createImdsClient({ http, env: io.env }), http, clock: io.clock, env: io.env, regionMetadata, log };
-    return cache !== undefined ? cache.sessionProvider(() => federateInstancePrincipal(instance)) : fromInstancePrincipal(instance);
-  });
-  const workload = wantsWorkloadIdentity(request.serviceAccountAnnotations) ? await import('../oci/principals/workloadIdentity.ts') : undefined;
-  const nodeKey = await principalKey(settings, io.env);
-  const signer: Signer | undefined = chooseSigner(request, {
-    fallback: settings.serviceAccountFallback,
-    clock: io.clock,
+  const cacheDir = settings.credentialCacheDir;
+  const memo = createMemo({
     log,
-    node: () => ({ identity: nodeIdentity, principalKey: nodeKey }),
-    workload: (account, token) => {
-      if (workload === undefined) throw new Error('workload identity module not loaded for a request that did not opt in');
-      return workload.workloadSigner({ http, clock: io.clock, log, files: io.files, env: io.env, settings, cache }, account, token);
-    },
+    open: () =>
+      cacheDir === undefined
+        ? memoryBackend()
+        : diskBackend({ dir: cacheDir, log, now: () => io.clock.now(), lockWaitUntilMs: lockWaitUntilMs(deadline, io.clock.now()) }),
   });
+  const deps: SignerDeps = { settings, env: io.env, files: io.files, homeDir: io.homeDir, clock: io.clock, log, http, memo, regionMetadata, bootId: () => io.bootId() };
   return {
-    cache,
-    signer,
     settings,
     http,
     clock: io.clock,
     log,
+    memo,
+    resolveSigner: (request) => resolveSigner(request, deps),
     registryPolicy: {
       regions: createRegionTable(regionMetadata),
       extraRealmDomains: settings.realmDomains,
@@ -144,27 +124,16 @@ async function createContext(io: CliIo, settings: Settings, log: Logger, request
   };
 }
 
-/** The shared cache, or undefined (said once at debug level) when its directory cannot be used: the provider works without it. */
-async function openCredentialCache(settings: Settings, io: CliIo, log: Logger, deadlineMs: number): Promise<CredentialCache | undefined> {
-  if (settings.credentialCacheDir === undefined) return undefined;
-  const opened = await openCacheStore(settings.credentialCacheDir, { log, now: () => io.clock.now() });
-  if (!opened.ok) {
-    log.debug('credential cache disabled', { dir: settings.credentialCacheDir, reason: opened.reason });
-    return undefined;
-  }
-  return createCredentialCache({ store: opened.store, clock: io.clock, log, deadlineMs });
+/**
+ * How long to wait for another process's refresh before doing it without the lock: until 15 s (or
+ * half the budget, for short budgets) before the deadline, which leaves this exec time for a
+ * federation and a docker token of its own when the holder is stuck.
+ */
+export function lockWaitUntilMs(deadline: Deadline, nowMs: number): number {
+  const remaining = deadline.expiresAtMs - nowMs;
+  return deadline.expiresAtMs - Math.min(LOCK_WAIT_RESERVE_MS, remaining / 2);
 }
-
-/** Which principal signs, known before any identity is loaded, so a cached docker token is found without touching IMDS. */
-async function principalKey(settings: Settings, env: Env): Promise<string> {
-  if (settings.ocirAuthMethod === 'INSTANCE_PRINCIPAL') return 'instance-principal';
-  if (settings.ocirAuthMethod === 'RESOURCE_PRINCIPAL') {
-    const { resourcePrincipalKey } = await import('../oci/principals/resourcePrincipal.ts');
-    const digest = (await sha256Hex(env.OCI_RESOURCE_PRINCIPAL_RPST?.trim() ?? '')).slice(0, 32);
-    return resourcePrincipalKey(env, () => digest);
-  }
-  return `user-principal:${env.OCI_CONFIG_FILE ?? '~/.oci/config'}:${env.OCI_CLI_PROFILE ?? 'DEFAULT'}`;
-}
+const LOCK_WAIT_RESERVE_MS = 15_000;
 
 /** `~/.oci/regions-config.json` and `OCI_REGION_METADATA`, read once per exec as the SDKs do. */
 async function readRegionMetadata(io: CliIo): Promise<RegionInfo[]> {

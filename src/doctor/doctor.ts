@@ -25,6 +25,8 @@ export interface DoctorRequest {
   /** The global `-config`: when given, the settings come from it rather than the kubelet config. */
   readonly configPath: string | undefined;
   readonly logLevel: LogLevel | undefined;
+  /** The CLI's reading of `-config` from a plugin's args. */
+  readonly configPathOf: (args: readonly string[]) => string | undefined;
 }
 
 const EXIT_USAGE = 2;
@@ -50,6 +52,7 @@ export async function runDoctor(request: DoctorRequest, io: DoctorIo): Promise<n
     options: request.options,
     image,
     cliConfigPath: request.configPath,
+    configPathOf: request.configPathOf,
     fs: nodeFs(request.options.root),
     env: io.env,
     clock: io.clock,

@@ -33,8 +33,4 @@ export function nodeFs(root: string): NodeFs {
   };
 }
 
-/** The errno code of a filesystem rejection (`ENOENT`), or undefined. */
-export function errnoCode(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
+export { errnoCode } from '../errno.ts';

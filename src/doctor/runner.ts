@@ -29,6 +29,8 @@ export interface RunnerInput {
   readonly image: ImageReference | undefined;
   /** doctor's own `-config`. */
   readonly cliConfigPath: string | undefined;
+  /** How the plugin reads `-config` from its args (the CLI's parser). */
+  readonly configPathOf: (args: readonly string[]) => string | undefined;
   readonly fs: NodeFs;
   readonly env: Env;
   readonly clock: Clock;
@@ -64,7 +66,7 @@ export async function runChecks(input: RunnerInput): Promise<CheckResult[]> {
   const config = record(await checkKubeletConfig(fs, configPath, options.providerName));
 
   const settings = record(
-    await checkSettings({ cliConfigPath: input.cliConfigPath, provider: config.value, env: input.env, files: input.files, fs }),
+    await checkSettings({ cliConfigPath: input.cliConfigPath, configPathOf: input.configPathOf, provider: config.value, env: input.env, files: input.files, fs }),
   );
   const run = settings.value;
   const imds = record(

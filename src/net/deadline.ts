@@ -12,8 +12,9 @@ export interface Deadline {
   remainingMs(): number;
 }
 
-export function createDeadline(clock: Clock, budgetMs: number): Deadline {
-  const expiresAtMs = clock.now() + budgetMs;
+/** A budget of `budgetMs` from `startedAtMs` (default: now). */
+export function createDeadline(clock: Clock, budgetMs: number, startedAtMs: number = clock.now()): Deadline {
+  const expiresAtMs = startedAtMs + budgetMs;
   return {
     expiresAtMs,
     budgetMs,

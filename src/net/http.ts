@@ -1,4 +1,5 @@
 import { ProviderError } from '../errors.ts';
+import { ownErrnoCode } from '../errno.ts';
 import type { Logger } from '../log.ts';
 import type { Clock, Env } from '../runtime.ts';
 import { resolveProxy } from './proxy.ts';
@@ -165,15 +166,13 @@ export function createHttpClient(init: HttpClientInit): HttpClient {
 
 /** OpenSSL's and Node's codes for a refused server certificate (on the error or its cause, depending on the runtime). */
 function isCertificateError(error: unknown): boolean {
-  const codes = [(error as { code?: unknown }).code, ((error as { cause?: { code?: unknown } }).cause ?? {}).code];
-  return codes.some((c) => typeof c === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET)|ERR_TLS|HOSTNAME_MISMATCH/.test(c));
+  const codes = [ownErrnoCode(error), ownErrnoCode((error as { cause?: unknown }).cause)];
+  return codes.some((c) => c !== undefined && /CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET)|ERR_TLS|HOSTNAME_MISMATCH/.test(c));
 }
 
 function describeNetworkError(error: unknown): string {
   if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    const cause = (error.cause as { code?: unknown } | undefined)?.code;
-    return [typeof code === 'string' ? code : undefined, typeof cause === 'string' ? cause : undefined, error.message]
+    return [ownErrnoCode(error), ownErrnoCode(error.cause), error.message]
       .filter((p) => p !== undefined)
       .join(' ');
   }

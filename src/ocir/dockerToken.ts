@@ -3,8 +3,7 @@ import type { HttpClient } from '../net/http.ts';
 import { readOciError, type OciErrorInfo } from '../net/ociError.ts';
 import { SERVICE_RETRY } from '../net/retryPolicy.ts';
 import type { Clock } from '../runtime.ts';
-import type { Identity } from '../oci/identity.ts';
-import { GENERIC_HEADERS, signRequest } from '../oci/signer.ts';
+import { GENERIC_HEADERS, signRequest, type SigningIdentity } from '../oci/signer.ts';
 
 /** OCIR's docker token endpoint path (the original plugin's `registryTokenPath` default). */
 export const DEFAULT_TOKEN_PATH = '/20180419/docker/token';
@@ -22,7 +21,8 @@ export interface DockerTokenRequest {
   readonly registry: string;
   readonly protocol: 'https' | 'http';
   readonly tokenPath: string;
-  readonly identity: Identity;
+  /** Who signs, with a non-secret name for messages. */
+  readonly identity: SigningIdentity & { readonly principal: string };
 }
 
 /** The failure of a docker token request, with the answer's facts; `status` 401 means the identity was refused. */

@@ -4,7 +4,7 @@ import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { WORKLOAD_IDENTITY_ANNOTATION } from '../../src/kubelet/serviceAccount.ts';
+import { WORKLOAD_IDENTITY_ANNOTATION } from '../../src/identity/serviceAccount.ts';
 import { startEmulator, type Emulator } from '../emulator/index.ts';
 import { validateKubeletResponse } from '../support/kubeletResponse.ts';
 import { kubeletRequest, runProvider } from '../support/runProvider.ts';

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
-import { WORKLOAD_IDENTITY_ANNOTATION } from '../../src/kubelet/serviceAccount.ts';
+import { WORKLOAD_IDENTITY_ANNOTATION } from '../../src/identity/serviceAccount.ts';
 import { startEmulator, type Emulator, type PrincipalInfo } from '../emulator/index.ts';
 import { parseGoDuration, validateKubeletResponse } from '../support/kubeletResponse.ts';
 import { kubeletRequest, runProvider, type ProviderRun, expectOneLineFailure } from '../support/runProvider.ts';

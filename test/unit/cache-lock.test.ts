@@ -3,8 +3,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ProviderError } from '../../src/errors.ts';
-import { withFileLock, type LockOptions } from '../../src/cache/fileLock.ts';
+import { LockWaitTimeout, withFileLock, type LockOptions } from '../../src/cache/fileLock.ts';
 import { encodeRecord, ownRecord, type HolderRecord } from '../../src/cache/holderRecord.ts';
 import type { Logger } from '../../src/log.ts';
 
@@ -90,9 +89,9 @@ async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
   );
 }
 
-async function deadlineErrorOf(promise: Promise<unknown>): Promise<ProviderError> {
+async function deadlineErrorOf(promise: Promise<unknown>): Promise<LockWaitTimeout> {
   const error = await rejectionOf(promise);
-  if (!(error instanceof ProviderError)) throw new Error(`expected a ProviderError, got ${String(error)}`);
+  if (!(error instanceof LockWaitTimeout)) throw new Error(`expected a LockWaitTimeout, got ${String(error)}`);
   return error;
 }
 
@@ -169,11 +168,11 @@ describe('withFileLock across processes', () => {
 
     const fresh = plantLock(dir, 'fresh', '');
     const error = await deadlineErrorOf(withFileLock(dir, 'fresh', () => Promise.resolve(), within(300)));
-    expect(error.code).toBe('ERR_DEADLINE');
+    expect(error.name).toBe('LockWaitTimeout');
     expect(readFileSync(fresh, 'utf8')).toBe('');
   });
 
-  test.skipIf(!hasProc)('gives up at the deadline with ERR_DEADLINE naming the lock, leaving a live lock alone', async () => {
+  test.skipIf(!hasProc)('gives up at the deadline with LockWaitTimeout naming the lock, leaving a live lock alone', async () => {
     const dir = tempDir();
     const content = encodeRecord(liveRecord());
     const path = plantLock(dir, 'busy', content);
@@ -190,9 +189,9 @@ describe('withFileLock across processes', () => {
       ),
     );
     expect(ran).toBe(false);
-    expect(error.code).toBe('ERR_DEADLINE');
-    expect(error.message).toBe(`Timed out waiting for the cache lock ${path} held by pid 1`);
-    expect(error.details.key).toBe(path);
+    expect(error.name).toBe('LockWaitTimeout');
+    expect(error.message).toBe(`timed out waiting for the cache lock ${path} held by pid 1`);
+    expect(error.path).toBe(path);
     expect(readFileSync(path, 'utf8')).toBe(content);
   });
 
@@ -230,7 +229,7 @@ describe('withFileLock across processes', () => {
     const lock = plantLock(dir, 'contested', '', 60_000);
     plant(join(dir, 'contested.lock.break'), encodeRecord(liveRecord()));
     const error = await deadlineErrorOf(withFileLock(dir, 'contested', () => Promise.resolve(), within(300)));
-    expect(error.code).toBe('ERR_DEADLINE');
+    expect(error.name).toBe('LockWaitTimeout');
     expect(existsSync(lock)).toBe(true);
   });
 });

@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, test } from 'bun:test';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, linkSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { MAX_ENTRY_BYTES, openCacheStore, type CacheStore } from '../../src/cache/fileStore.ts';
+import { CACHE_TAG_FILE, MAX_ENTRY_BYTES, openCacheStore, STALE_ENTRY_MS, type CacheStore } from '../../src/cache/fileStore.ts';
 
 const isRoot = process.getuid?.() === 0;
 const NOBODY = 65534;
@@ -55,13 +55,21 @@ describe('CacheStore', () => {
     expect(await store.read('other')).toBeUndefined();
   });
 
-  test('creates the directory 0700 and entries 0600, and leaves no temp file', async () => {
-    const dir = join(tempDir(), 'a', 'b', 'cache');
+  test('creates the directory 0700 and entries 0600, tags it as a cache, and leaves no temp file', async () => {
+    const dir = join(tempDir(), 'cache');
     const store = await openStore(dir);
     await store.write('entry', { x: 1 });
     expect(statSync(dir).mode & 0o777).toBe(0o700);
     expect(statSync(join(dir, 'entry')).mode & 0o777).toBe(0o600);
-    expect(readdirSync(dir)).toEqual(['entry']);
+    expect(readdirSync(dir).sort()).toEqual([CACHE_TAG_FILE, 'entry']);
+    expect(readFileSync(join(dir, CACHE_TAG_FILE), 'utf8')).toStartWith('Signature: 8a477f597d28d172789f06886806bc55');
+  });
+
+  test('does not create missing parents (a typo in the path is not a place to fill with tokens)', async () => {
+    const base = tempDir();
+    const opened = await openCacheStore(join(base, 'a', 'b', 'cache'));
+    expect(opened).toEqual({ ok: false, reason: `directory ${join(base, 'a', 'b', 'cache')} cannot be created: its parent directory does not exist` });
+    expect(readdirSync(base)).toEqual([]);
   });
 
   test('tightens a 0755 directory it owns to 0700', async () => {
@@ -132,7 +140,7 @@ describe('CacheStore', () => {
     await Promise.all(values.map((value) => store.write('shared', value)));
     const read = (await store.read('shared')) as { n: number; pad: string };
     expect(read).toEqual(values[read.n]!);
-    expect(readdirSync(store.dir)).toEqual(['shared']);
+    expect(readdirSync(store.dir).sort()).toEqual([CACHE_TAG_FILE, 'shared']);
   });
 
   test('ignores temp files and sweeps only old ones', async () => {
@@ -147,7 +155,7 @@ describe('CacheStore', () => {
     // A fresh store sweeps on its first write.
     const again = await openStore(store.dir);
     await again.write('token', { v: 3 });
-    expect(readdirSync(store.dir).sort()).toEqual(['token', young]);
+    expect(readdirSync(store.dir).sort()).toEqual([CACHE_TAG_FILE, 'token', young]);
   });
 
   test('remove deletes an entry and accepts a missing one', async () => {
@@ -168,12 +176,68 @@ describe('CacheStore', () => {
   });
 });
 
+describe('openCacheStore: only a directory that is plainly its own', () => {
+  const listing = (dir: string) => readdirSync(dir).sort();
+
+  for (const [what, content] of [
+    ['a kubelet-like directory', { 'config.yaml': 'x', 'cpu_manager_state': '{}' }],
+    ['a directory holding one foreign file', { 'notes.txt': 'x' }],
+    ['a directory with a CACHEDIR.TAG of another program', { [CACHE_TAG_FILE]: 'Signature: 8a477f597d28d172789f06886806bc55\n# another tool\n', 'data.bin': 'x' }],
+  ] as const) {
+    test(`refuses ${what}: not chmod-ed, nothing written`, async () => {
+      const dir = tempDir();
+      for (const [name, text] of Object.entries(content)) writeFileSync(join(dir, name), text);
+      chmodSync(dir, 0o755);
+      const before = listing(dir);
+      const opened = await openCacheStore(dir);
+      expect(opened.ok).toBe(false);
+      if (!opened.ok) expect(opened.reason).toContain('is not a credential-provider-oke cache');
+      expect(statSync(dir).mode & 0o777).toBe(0o755);
+      expect(listing(dir)).toEqual(before);
+    });
+  }
+
+  test('adopts an empty directory (made by an installer) and a cache of an earlier version (only its own files)', async () => {
+    const empty = tempDir();
+    chmodSync(empty, 0o755);
+    expect((await openCacheStore(empty)).ok).toBe(true);
+    expect(statSync(empty).mode & 0o777).toBe(0o700);
+    expect(listing(empty)).toEqual([CACHE_TAG_FILE]);
+
+    const earlier = tempDir();
+    for (const name of ['session-instance-principal', `docker-${'a'.repeat(40)}`, `docker-${'a'.repeat(40)}.lock`, `verified-${'b'.repeat(40)}.0123456789abcdef.tmp`]) {
+      writeFileSync(join(earlier, name), '{}', { mode: 0o600 });
+    }
+    expect((await openCacheStore(earlier)).ok).toBe(true);
+    expect(listing(earlier)).toContain(CACHE_TAG_FILE);
+  });
+
+  test('a tagged directory is its own whatever else it holds', async () => {
+    const dir = join(tempDir(), 'cache');
+    await openStore(dir);
+    writeFileSync(join(dir, 'something-else.txt'), 'x');
+    expect((await openCacheStore(dir)).ok).toBe(true);
+  });
+
+  test('entries not rewritten for a day are swept on the first write; lock files are left to the lock', async () => {
+    const store = await openStore();
+    const old = plant(store, `docker-${'c'.repeat(40)}`, '{}');
+    const lock = plant(store, `docker-${'c'.repeat(40)}.lock`, '');
+    const dayAgo = new Date(Date.now() - STALE_ENTRY_MS - 60_000);
+    utimesSync(old, dayAgo, dayAgo);
+    utimesSync(lock, dayAgo, dayAgo);
+    const again = await openStore(store.dir);
+    await again.write('fresh', { v: 1 });
+    expect(listing(store.dir)).toEqual([CACHE_TAG_FILE, `docker-${'c'.repeat(40)}.lock`, 'fresh']);
+  });
+});
+
 describe('openCacheStore', () => {
   test('refuses a file in place of the directory, or under a file', async () => {
     const file = join(tempDir(), 'file');
     writeFileSync(file, '');
     const here = await openCacheStore(file);
-    expect(here).toEqual({ ok: false, reason: `cache directory ${file} is not a directory` });
+    expect(here).toEqual({ ok: false, reason: `directory ${file} is not a directory` });
     const under = await openCacheStore(join(file, 'cache'));
     expect(under.ok).toBe(false);
     if (!under.ok) expect(under.reason).toContain('ENOTDIR');
@@ -214,7 +278,7 @@ describe('openCacheStore', () => {
       : [await openCacheStore(join(readOnlyParent, 'cache')), await openCacheStore(readOnlyDir)];
     expect(results.map((r) => r.ok)).toEqual([false, false]);
     const [missing, existing] = results.map((r) => (r.ok ? '' : r.reason));
-    expect(missing).toContain('cannot be created or inspected (EACCES)');
+    expect(missing).toContain('cannot be created (EACCES)');
     expect(existing).toContain('is not writable (EACCES)');
   });
 });

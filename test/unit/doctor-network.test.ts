@@ -12,7 +12,7 @@ import { parseImage } from '../../src/kubelet/image.ts';
 import { silentLogger } from '../../src/log.ts';
 import { createDeadline } from '../../src/net/deadline.ts';
 import { createFetchTransport, createHttpClient, type HttpClient } from '../../src/net/http.ts';
-import type { Identity } from '../../src/oci/identity.ts';
+import type { Identity } from '../../src/identity/types.ts';
 import { createRegionTable } from '../../src/oci/regions.ts';
 import type { DockerToken } from '../../src/ocir/dockerToken.ts';
 import { systemClock, type FileReader } from '../../src/runtime.ts';

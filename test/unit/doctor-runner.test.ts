@@ -1,3 +1,4 @@
+import { parseArgs } from '../../src/cli/args.ts';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -55,6 +56,7 @@ function input(over: Partial<RunnerInput> = {}): RunnerInput {
     options: { ...options, root },
     image: parseImage(`${emulator.registryHost}/${emulator.namespace}/app`),
     cliConfigPath: undefined,
+    configPathOf: (args) => parseArgs(args).configPath,
     fs: nodeFs(root),
     env: emulator.env(),
     clock: systemClock,

@@ -6,8 +6,8 @@ import { readFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { md5Fingerprint } from '../../src/oci/keys.ts';
-import { fromApiKeyProfile } from '../../src/oci/principals/apiKey.ts';
-import type { ApiKeyInit } from '../../src/oci/principals/apiKey.ts';
+import { apiKeyPrincipalKey, fromApiKeyProfile } from '../../src/identity/principals/apiKey.ts';
+import type { ApiKeyInit } from '../../src/identity/principals/apiKey.ts';
 import type { Clock, FileReader } from '../../src/runtime.ts';
 import { rejected } from '../support/caught.ts';
 
@@ -158,18 +158,25 @@ describe('fromApiKeyProfile: API keys', () => {
     });
   }
 
-  test('files are read once per process; forceRefresh reads them again', async () => {
+  test('files are read at every call (once per exec), so a fixed file is seen by the forced refresh after a 401', async () => {
     const dir = folder({ config: profile(apiKeyProfile('k.pem')), 'k.pem': PEM.plain });
     const files = countingReader();
     const provider = fromApiKeyProfile({ env: { OCI_CONFIG_FILE: path.join(dir, 'config') }, files, homeDir: undefined });
-    const [a, b] = await Promise.all([provider(), provider()]);
-    const c = await provider();
-    expect(b).toBe(a);
-    expect(c).toBe(a);
+    const a = await provider();
     expect([...files.reads.values()]).toEqual([1, 1]);
     const d = await provider({ forceRefresh: true });
     expect(d.keyId).toBe(a.keyId);
     expect([...files.reads.values()]).toEqual([2, 2]);
+  });
+
+  test('apiKeyPrincipalKey: who the profile is (tenancy, user, fingerprint), without loading the key; another user is another key', async () => {
+    const dir = folder({ config: profile(apiKeyProfile('k.pem')), 'k.pem': PEM.plain });
+    const files = countingReader();
+    const init = { env: { OCI_CONFIG_FILE: path.join(dir, 'config') }, files, homeDir: undefined };
+    const key = await apiKeyPrincipalKey(init);
+    expect(key).toBe(`user:${(await fromApiKeyProfile(init)()).keyId}`);
+    fs.writeFileSync(path.join(dir, 'config'), profile({ ...apiKeyProfile('k.pem'), user: 'ocid1.user.oc1..another' }));
+    expect(await apiKeyPrincipalKey(init)).not.toBe(key);
   });
 
   test('a failure is not kept: the next call reads again', async () => {
@@ -290,7 +297,7 @@ describe('fromApiKeyProfile: session token profiles', () => {
     expect(identity.tenancyId).toBe('ocid1.tenancy.oc1..claim');
   });
 
-  test('an expired token is refused, and read again once the clock passes exp', async () => {
+  test('an expired token is refused, and a refreshed file is picked up at once', async () => {
     const dir = folder({
       config: profile({ key_file: 'key.pem', tenancy: TENANCY, security_token_file: 'token' }),
       'key.pem': PEM.plain,
@@ -299,7 +306,6 @@ describe('fromApiKeyProfile: session token profiles', () => {
     const clock = fakeClock();
     const files = countingReader();
     const provider = fromApiKeyProfile({ env: { OCI_CONFIG_FILE: path.join(dir, 'config') }, files, homeDir: undefined, clock });
-    expect((await provider()).principal).toBe('session:first');
     expect((await provider()).principal).toBe('session:first');
     expect(files.reads.get(path.join(dir, 'token'))).toBe(1);
 

@@ -5,9 +5,8 @@ import type { ProviderError } from '../../src/errors.ts';
 import {
   fromResourcePrincipalEnv,
   resourcePrincipalKey,
-  RPST_REFRESH_MARGIN_MS,
   type ResourcePrincipalInit,
-} from '../../src/oci/principals/resourcePrincipal.ts';
+} from '../../src/identity/principals/resourcePrincipal.ts';
 import type { Env, FileReader } from '../../src/runtime.ts';
 import { rejected } from '../support/caught.ts';
 
@@ -72,21 +71,17 @@ describe('fromResourcePrincipalEnv', () => {
     expect(createPublicKey(identity.privateKey).export({ format: 'jwk' }).n).toBe(createPublicKey(privateKey).export({ format: 'jwk' }).n);
   });
 
-  test('paths: the RPST file is re-read near expiry and on a forced refresh, not on every call', async () => {
+  test('paths: the files are read at every call, so a token rotated in place is picked up at once', async () => {
     const files = memoryFiles({ '/rp/rpst': `${rpst()}\n`, '/rp/key.pem': ENCRYPTED, '/rp/pass': `${PASSPHRASE}\n` });
-    const { identity, clock } = provider(
+    const { identity } = provider(
       { OCI_RESOURCE_PRINCIPAL_RPST: '/rp/rpst', OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM: '/rp/key.pem', OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM_PASSPHRASE: '/rp/pass' },
       files,
     );
     await identity();
-    await identity();
     expect(files.reads.get('/rp/rpst')).toBe(1);
-    // The provisioner rotated the file; near expiry the new token is picked up.
-    const next = rpst({ iat: NOW_MS / 1000 + 3000, exp: NOW_MS / 1000 + 7200 });
+    const next = rpst({ iat: NOW_MS / 1000 + 60, exp: NOW_MS / 1000 + 7200 });
     files.contents['/rp/rpst'] = next;
-    clock.ms = NOW_MS + 3600_000 - RPST_REFRESH_MARGIN_MS;
     expect((await identity()).keyId).toBe(`ST$${next}`);
-    expect(files.reads.get('/rp/rpst')).toBe(2);
     await identity({ forceRefresh: true });
     expect(files.reads.get('/rp/rpst')).toBe(3);
   });
@@ -129,9 +124,14 @@ describe('fromResourcePrincipalEnv', () => {
   });
 });
 
-test('resourcePrincipalKey: the file path in file mode, a digest (never the token) for a value', () => {
-  const digest = (text: string) => `d${text.length}`;
-  expect(resourcePrincipalKey({ OCI_RESOURCE_PRINCIPAL_RPST: '/rp/rpst' }, digest)).toBe('resource-principal:file:/rp/rpst');
+test('resourcePrincipalKey: who the token names (resource and tenancy), whether given as a file or a value, never the token', async () => {
+  const init = (env: Env, files: FileReader = memoryFiles({})): ResourcePrincipalInit => ({ env: { OCI_RESOURCE_PRINCIPAL_VERSION: '2.2', ...env }, files });
   const token = rpst();
-  expect(resourcePrincipalKey({ OCI_RESOURCE_PRINCIPAL_RPST: token }, digest)).toBe(`resource-principal:rpst:d${token.length}`);
+  const fromValue = await resourcePrincipalKey(init({ OCI_RESOURCE_PRINCIPAL_RPST: token }));
+  expect(fromValue).toBe('resource:ocid1.tenancy.oc1..t/ocid1.fnfunc.oc1..f');
+  expect(await resourcePrincipalKey(init({ OCI_RESOURCE_PRINCIPAL_RPST: '/rp/rpst' }, memoryFiles({ '/rp/rpst': token })))).toBe(fromValue);
+  // A rotated token of the same resource is the same identity; a token of another resource is not.
+  expect(await resourcePrincipalKey(init({ OCI_RESOURCE_PRINCIPAL_RPST: rpst({ iat: NOW_MS / 1000 + 60 }) }))).toBe(fromValue);
+  expect(await resourcePrincipalKey(init({ OCI_RESOURCE_PRINCIPAL_RPST: rpst({ res_id: 'ocid1.fnfunc.oc1..g' }) }))).not.toBe(fromValue);
+  expect(fromValue).not.toContain(token);
 });

@@ -4,10 +4,9 @@ import { createPublicKey, sign, verify } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createCredentialCache } from '../../src/cache/credentialCache.ts';
-import { openCacheStore } from '../../src/cache/fileStore.ts';
+import { createMemo, diskBackend, memoryBackend } from '../../src/cache/memo.ts';
 import { ProviderError } from '../../src/errors.ts';
-import type { ServiceAccountRef } from '../../src/kubelet/serviceAccount.ts';
+import type { ServiceAccountRef } from '../../src/identity/serviceAccount.ts';
 import { silentLogger } from '../../src/log.ts';
 import type { CallSpec, HttpClient, HttpRequest, HttpResponse } from '../../src/net/http.ts';
 import {
@@ -16,7 +15,7 @@ import {
   proxymuxEndpoint,
   workloadSigner,
   type WorkloadIdentityInit,
-} from '../../src/oci/principals/workloadIdentity.ts';
+} from '../../src/identity/principals/workloadIdentity.ts';
 import type { FileReader } from '../../src/runtime.ts';
 import { rejected } from '../support/caught.ts';
 
@@ -115,6 +114,7 @@ function init(http: HttpClient, extra: Partial<WorkloadIdentityInit> = {}): Work
     files,
     env: {},
     settings: { workloadIdentityEndpoint: 'https://10.0.0.9:12250', workloadIdentityCaFile: '/ca.crt' },
+    memo: createMemo({ open: memoryBackend }),
     ...extra,
   };
 }
@@ -197,21 +197,21 @@ describe('workloadSigner', () => {
   test('with the shared cache: one exchange per account, and an entry copied from another account is not trusted', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cpo-wi-'));
     dirs.push(dir);
-    const opened = await openCacheStore(join(dir, 'cache'));
-    if (!opened.ok) throw new Error(opened.reason);
-    const cache = createCredentialCache({ store: opened.store, clock: { now: () => NOW_MS }, log: silentLogger, deadlineMs: NOW_MS + 10_000 });
+    const cacheDir = join(dir, 'cache');
+    // A new memo per call, as each exec has its own: only the directory is shared.
+    const memo = () => createMemo({ open: () => diskBackend({ dir: cacheDir, log: silentLogger, now: () => NOW_MS, lockWaitUntilMs: NOW_MS + 10_000 }) });
     const http = scripted(() => ({ status: 200, body: answer(`ST$${RPST}`) }));
-    const signer = (account: ServiceAccountRef) => workloadSigner(init(http, { cache }), account, SA_TOKEN);
+    const signer = (account: ServiceAccountRef) => workloadSigner(init(http, { memo: memo() }), account, SA_TOKEN);
 
     await signer(A).identity();
     await signer(A).identity();
     expect(http.requests).toHaveLength(1);
-    const entriesAfterA = readdirSync(opened.store.dir).filter((n) => n.startsWith('session-'));
+    const entriesAfterA = readdirSync(cacheDir).filter((n) => n.startsWith('session-'));
     await signer(B).identity();
     expect(http.requests).toHaveLength(2);
-    const entryOfB = readdirSync(opened.store.dir).find((n) => n.startsWith('session-') && !entriesAfterA.includes(n))!;
+    const entryOfB = readdirSync(cacheDir).find((n) => n.startsWith('session-') && !entriesAfterA.includes(n))!;
     // A's session planted under B's name (same tokens, A's scope inside) is a miss for B.
-    copyFileSync(join(opened.store.dir, entriesAfterA[0]!), join(opened.store.dir, entryOfB));
+    copyFileSync(join(cacheDir, entriesAfterA[0]!), join(cacheDir, entryOfB));
     await signer(B).identity();
     expect(http.requests).toHaveLength(3);
   });

@@ -1,6 +1,6 @@
 import type { Settings } from '../../config/settings.ts';
 import type { HttpClient } from '../../net/http.ts';
-import type { Identity } from '../../oci/identity.ts';
+import type { Identity } from '../../identity/types.ts';
 import { fetchDockerToken, type DockerToken } from '../../ocir/dockerToken.ts';
 import { recognizeRegistry, type RegistryPolicy } from '../../ocir/hosts.ts';
 import type { Clock } from '../../runtime.ts';

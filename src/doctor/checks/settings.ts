@@ -1,4 +1,3 @@
-import { parseArgs } from '../../cli/args.ts';
 import { loadSettings } from '../../config/load.ts';
 import type { Settings } from '../../config/settings.ts';
 import type { Env, FileReader } from '../../runtime.ts';
@@ -23,6 +22,8 @@ export interface SettingsInput {
   readonly env: Env;
   readonly files: FileReader;
   readonly fs: NodeFs;
+  /** The `-config` path the plugin's args name, as the command line reads them (passed in: doctor does not import the CLI). */
+  readonly configPathOf: (args: readonly string[]) => string | undefined;
 }
 
 /**
@@ -37,7 +38,7 @@ export async function checkSettings(input: SettingsInput): Promise<Outcome<Provi
   let source = configPath === undefined ? 'the environment' : `-config ${configPath}`;
   try {
     if (configPath === undefined && input.provider !== undefined && input.provider.args.length > 0) {
-      configPath = parseArgs(input.provider.args).configPath;
+      configPath = input.configPathOf(input.provider.args);
       if (configPath !== undefined) {
         // A path in the kubelet config is a node path: read it under the root, like the config itself.
         files = { readText: (path) => input.fs.readText(path) };

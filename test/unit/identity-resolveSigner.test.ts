@@ -1,17 +1,19 @@
 import { describe, expect, test } from 'bun:test';
 import { Buffer } from 'node:buffer';
-import { chooseSigner, type ChooseSignerInit } from '../../src/chooseSigner.ts';
+import { createMemo, memoryBackend } from '../../src/cache/memo.ts';
+import { DEFAULT_SETTINGS } from '../../src/config/settings.ts';
+import { resolveSigner, type SignerDeps } from '../../src/identity/resolveSigner.ts';
+import { sessionEntry } from '../../src/identity/session.ts';
+import { generateKeyPairSync } from 'node:crypto';
 import type { CredentialProviderRequest } from '../../src/kubelet/request.ts';
 import {
   readServiceAccountToken,
   SERVICE_ACCOUNT_TOKEN_SKEW_MS,
   wantsWorkloadIdentity,
   WORKLOAD_IDENTITY_ANNOTATION,
-  type ServiceAccountRef,
-} from '../../src/kubelet/serviceAccount.ts';
+} from '../../src/identity/serviceAccount.ts';
 import { silentLogger } from '../../src/log.ts';
-import type { Signer } from '../../src/oci/identity.ts';
-import { caught } from '../support/caught.ts';
+import { caught, rejected } from '../support/caught.ts';
 
 const NOW_MS = Date.UTC(2026, 5, 1, 12, 0, 0);
 const EXP = NOW_MS / 1000 + 3600;
@@ -91,44 +93,55 @@ describe('wantsWorkloadIdentity', () => {
   });
 });
 
-describe('chooseSigner', () => {
+describe('resolveSigner', () => {
   const V1 = 'credentialprovider.kubelet.k8s.io/v1' as const;
-  const node: Signer = { identity: () => Promise.reject(new Error('unused')), principalKey: 'instance-principal' };
-  const seen: { account: ServiceAccountRef; token: string }[] = [];
-  const init = (fallback: 'node' | 'none'): ChooseSignerInit => ({
-    fallback,
+  const unused = (): never => {
+    throw new Error('resolving who signs must not call out');
+  };
+  // This boot already federated: who the node is comes from that session, without calling out.
+  const memo = createMemo({ open: memoryBackend });
+  const federated = memo.write(sessionEntry(['instance', 'http://127.0.0.1:1/opc/v2', 'boot-1']), {
+    keyId: 'ST$session',
+    privateKey: generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey,
+    principal: 'instance:ocid1.instance.oc1..i',
+    tenancyId: 'ocid1.tenancy.oc1..t',
+    issuedAtMs: NOW_MS - 60_000,
+    expiresAtMs: NOW_MS + 1_200_000,
+  });
+  const deps = (fallback: 'node' | 'none'): SignerDeps => ({
+    settings: { ...DEFAULT_SETTINGS, serviceAccountFallback: fallback, workloadIdentityEndpoint: 'https://10.0.0.1:12250', workloadIdentityCaFile: '/etc/ca.pem' },
+    env: { OCI_METADATA_BASE_URL: 'http://127.0.0.1:1/opc/v2' },
+    files: { readText: unused },
+    homeDir: undefined,
     clock: { now: () => NOW_MS },
     log: silentLogger,
-    node: () => node,
-    workload: (account, token) => {
-      seen.push({ account, token });
-      return { identity: node.identity, principalKey: `workload:${account.namespace}/${account.name}` };
-    },
+    http: unused,
+    memo,
+    regionMetadata: [],
+    bootId: () => Promise.resolve('boot-1'),
   });
   const request = (extra: Partial<CredentialProviderRequest> = {}): CredentialProviderRequest => ({ apiVersion: V1, image: 'fra.ocir.io/ns/app', ...extra });
   const optIn = { [WORKLOAD_IDENTITY_ANNOTATION]: 'enabled' };
 
-  test('an opted-in account with a token: its workload, from the token', () => {
-    const token = bound();
-    expect(chooseSigner(request({ serviceAccountToken: token, serviceAccountAnnotations: optIn }), init('none'))?.principalKey).toBe('workload:team-a/puller');
-    expect(seen.at(-1)).toEqual({ account: { namespace: 'team-a', name: 'puller', uid: UID, expiresAtMs: EXP * 1000 }, token });
+  test('an opted-in account with a token: its workload, named by who it is (proxymux, namespace, name, uid)', async () => {
+    const signer = await resolveSigner(request({ serviceAccountToken: bound(), serviceAccountAnnotations: optIn }), deps('none'));
+    expect(signer?.principalKey).toBe(`workload:10.0.0.1:12250:team-a/puller/${UID}`);
   });
 
-  test('no opt-in or no token: the fallback', () => {
+  test('no opt-in or no token: the fallback, the node named by its instance and tenancy', async () => {
+    await federated;
     for (const r of [request(), request({ serviceAccountToken: bound() })]) {
-      expect(chooseSigner(r, init('node'))).toBe(node);
-      expect(chooseSigner(r, init('none'))).toBeUndefined();
+      expect((await resolveSigner(r, deps('node')))?.principalKey).toBe('instance:ocid1.instance.oc1..i@ocid1.tenancy.oc1..t');
+      expect(await resolveSigner(r, deps('none'))).toBeUndefined();
     }
   });
 
-  test('opted in but no token: an error, never the node identity', () => {
-    expect(caught(() => chooseSigner(request({ serviceAccountAnnotations: optIn }), init('node'))).code).toBe('ERR_WORKLOAD_IDENTITY');
+  test('opted in but no token: an error, never the node identity', async () => {
+    expect((await rejected(resolveSigner(request({ serviceAccountAnnotations: optIn }), deps('node')))).code).toBe('ERR_WORKLOAD_IDENTITY');
   });
 
-  test('an expired token is refused before the workload signer is built', () => {
-    const before = seen.length;
+  test('an expired token is refused before anything is called with it', async () => {
     const expired = bound({ exp: NOW_MS / 1000 - 3600 });
-    expect(caught(() => chooseSigner(request({ serviceAccountToken: expired, serviceAccountAnnotations: optIn }), init('node'))).code).toBe('ERR_SERVICE_ACCOUNT_TOKEN');
-    expect(seen.length).toBe(before);
+    expect((await rejected(resolveSigner(request({ serviceAccountToken: expired, serviceAccountAnnotations: optIn }), deps('node')))).code).toBe('ERR_SERVICE_ACCOUNT_TOKEN');
   });
 });

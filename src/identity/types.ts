@@ -28,12 +28,23 @@ export interface IdentityRequest {
 export type IdentityProvider = (request?: IdentityRequest) => Promise<Identity>;
 
 /**
- * Who signs for one request, and the non-secret name its cached credentials are filed under.
- * The name is known before the identity is loaded, so a cached docker token is found without
- * touching IMDS, files or the proxymux; two signers with different names never share an entry.
+ * Who signs for one request, and the non-secret name of who that is, which every cached credential
+ * of theirs is bound to. The name is derived from the identity itself, not from where it was
+ * configured, and is known before the identity is loaded, so a cached docker token is found without
+ * touching IMDS, keys or the proxymux; two identities never share an entry.
  */
 export interface Signer {
   readonly identity: IdentityProvider;
-  /** e.g. `instance-principal`, `user-principal:<file>:<profile>`, `workload:<endpoint>:<ns>/<name>/<uid>`. */
+  /**
+   * `instance:<instance OCID>@<tenancy>`, `user:<tenancy>/<user>/<fingerprint>`, `session:<tenancy>/<subject>`,
+   * `resource:<tenancy>/<resource>`, `workload:<proxymux>:<namespace>/<name>/<uid>`.
+   */
   readonly principalKey: string;
+}
+
+/** A session token and its key, with when it was issued: what the shared cache keeps for a federated identity. */
+export interface FederatedSession extends Identity {
+  readonly tenancyId: string;
+  readonly expiresAtMs: number;
+  readonly issuedAtMs: number;
 }

@@ -1,14 +1,15 @@
 import { dirname, isAbsolute, join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { ProviderError } from '../../errors.ts';
+import { describeErrno, errnoCode } from '../../errno.ts';
 import { systemClock } from '../../runtime.ts';
 import type { Clock, Env, FileReader } from '../../runtime.ts';
-import { DEFAULT_PROFILE, OCI_CONFIG_FILE_ENV, expandHome, getProfile, locateOciConfig, parseOciConfig } from '../configFile.ts';
-import type { OciConfigLocation } from '../configFile.ts';
-import type { Identity, IdentityProvider } from '../identity.ts';
-import { decodeJwtClaims, jwtExpiresAtMs } from '../jwt.ts';
-import { loadPrivateKey, md5Fingerprint } from '../keys.ts';
-import { memoizeIdentity } from './memoizeIdentity.ts';
+import { DEFAULT_PROFILE, OCI_CONFIG_FILE_ENV, expandHome, getProfile, locateOciConfig, parseOciConfig } from '../../oci/configFile.ts';
+import type { OciConfigLocation } from '../../oci/configFile.ts';
+import type { Identity, IdentityProvider } from '../types.ts';
+import { decodeJwtClaims, jwtExpiresAtMs, type JwtClaims } from '../../oci/jwt.ts';
+import { sha256Hex } from '../../webCrypto.ts';
+import { loadPrivateKey, md5Fingerprint } from '../../oci/keys.ts';
 
 /**
  * The user principal of `~/.oci/config`: an API key (`<tenancy>/<user>/<fingerprint>`), or, when
@@ -35,10 +36,9 @@ export interface ApiKeyInit {
 const API_KEY_REQUIRED = ['tenancy', 'user', 'fingerprint', 'key_file'] as const;
 
 /**
- * The user principal as an {@link IdentityProvider}. Files are read on the first call and the
- * identity is kept for the process; they are read again when the caller forces a refresh (OCI
- * answered 401, and the file may have been fixed or `oci session refresh` may have run), when a
- * session token has expired, or after a failure.
+ * The user principal as an {@link IdentityProvider}. The files are read at every call (once per
+ * exec, twice after OCI answered 401, when the file may have been fixed or `oci session refresh`
+ * may have run).
  *
  * Every misconfiguration is an `ERR_OCI_CONFIG` naming the file and profile: config file
  * missing, profile missing, keys missing from the profile, key file missing or unreadable, key
@@ -47,11 +47,28 @@ const API_KEY_REQUIRED = ['tenancy', 'user', 'fingerprint', 'key_file'] as const
  */
 export function fromApiKeyProfile(init: ApiKeyInit): IdentityProvider {
   const clock = init.clock ?? systemClock;
-  return memoizeIdentity(
-    () => loadIdentity(init, clock),
-    // An API key never expires; a session token profile is re-read once its token has.
-    (identity) => identity.expiresAtMs !== undefined && identity.expiresAtMs <= clock.now(),
-  );
+  return () => loadIdentity(init, clock);
+}
+
+/**
+ * Who the profile signs as, from the profile alone (no key is loaded): the user, tenancy and key
+ * fingerprint of an API key, or the subject and tenancy of a session token. Cached credentials are
+ * bound to it, so a config file rewritten for another user never gets the previous user's token.
+ */
+export async function apiKeyPrincipalKey(init: ApiKeyInit): Promise<string> {
+  const profile = await readProfile(init);
+  const tokenFile = value(profile.values, 'security_token_file');
+  if (tokenFile !== undefined) {
+    const { claims } = await readSessionToken(init, profile, tokenFile);
+    const tenancy = value(profile.values, 'tenancy') ?? claims.tenant ?? '';
+    // Without a subject, the token itself is the only name of who it is: its digest, never the token.
+    const subject = claims.sub ?? `token-sha256:${await sha256Hex(JSON.stringify(claims))}`;
+    return `session:${tenancy}/${subject}`;
+  }
+  const missing = API_KEY_REQUIRED.filter((key) => value(profile.values, key) === undefined);
+  if (missing.length > 0) throw missingKeys(profile, missing);
+  const [tenancy, user, fingerprint] = (['tenancy', 'user', 'fingerprint'] as const).map((key) => value(profile.values, key) ?? '');
+  return `user:${tenancy}/${user}/${(fingerprint ?? '').toLowerCase()}`;
 }
 
 /** Names the profile and file in every message. */
@@ -62,23 +79,30 @@ interface ProfileContext {
   readonly where: string;
 }
 
-async function loadIdentity(init: ApiKeyInit, clock: Clock): Promise<Identity> {
+async function readProfile(init: ApiKeyInit): Promise<ProfileContext> {
   const location = locateOciConfig({ env: init.env, homeDir: init.homeDir });
   const name = chooseProfile(init);
   const text = await readConfigFile(init.files, location);
   const values = getProfile(parseOciConfig(text, location.path), name);
-  const profile: ProfileContext = { name, location, values, where: `profile [${name}] of ${location.path}` };
+  return { name, location, values, where: `profile [${name}] of ${location.path}` };
+}
+
+function missingKeys(profile: ProfileContext, missing: readonly string[]): ProviderError {
+  return new ProviderError('ERR_OCI_CONFIG', `${profile.where} lacks ${missing.join(', ')}`, {
+    key: profile.location.path,
+    hint: 'an API-key profile needs tenancy, user, fingerprint and key_file (see oci setup config)',
+  });
+}
+
+async function loadIdentity(init: ApiKeyInit, clock: Clock): Promise<Identity> {
+  const profile = await readProfile(init);
+  const { values, location } = profile;
 
   const tokenFile = value(values, 'security_token_file');
   if (tokenFile !== undefined) return loadSessionIdentity(init, clock, profile, tokenFile);
 
   const missing = API_KEY_REQUIRED.filter((key) => value(values, key) === undefined);
-  if (missing.length > 0) {
-    throw new ProviderError('ERR_OCI_CONFIG', `${profile.where} lacks ${missing.join(', ')}`, {
-      key: location.path,
-      hint: 'an API-key profile needs tenancy, user, fingerprint and key_file (see oci setup config)',
-    });
-  }
+  if (missing.length > 0) throw missingKeys(profile, missing);
   const tenancy = value(values, 'tenancy') ?? '';
   const user = value(values, 'user') ?? '';
   const fingerprint = (value(values, 'fingerprint') ?? '').toLowerCase();
@@ -111,17 +135,7 @@ async function loadSessionIdentity(
       hint: 'a session-token profile needs key_file, the session key (oci session authenticate writes both)',
     });
   }
-  const tokenPath = profilePath(tokenFile, init.homeDir, profile.location.path);
-  // The CLI writes the token with a trailing newline; Go and Python trim it.
-  const token = (await readProfileFile(init.files, tokenPath, 'security_token_file', profile)).trim();
-  const source = `security_token_file ${tokenPath} (${profile.where})`;
-  if (token === '') {
-    throw new ProviderError('ERR_OCI_CONFIG', `${source} is empty`, {
-      key: tokenPath,
-      hint: `run oci session authenticate --profile-name ${profile.name}`,
-    });
-  }
-  const claims = decodeJwtClaims(token, 'ERR_OCI_CONFIG', source);
+  const { token, tokenPath, source, claims } = await readSessionToken(init, profile, tokenFile);
   const expiresAtMs = jwtExpiresAtMs(claims);
   if (expiresAtMs === undefined) {
     throw new ProviderError('ERR_OCI_CONFIG', `${source} holds a token without an exp claim`, {
@@ -145,6 +159,24 @@ async function loadSessionIdentity(
     ...(tenancy === undefined ? {} : { tenancyId: tenancy }),
     expiresAtMs,
   };
+}
+
+async function readSessionToken(
+  init: ApiKeyInit,
+  profile: ProfileContext,
+  tokenFile: string,
+): Promise<{ token: string; tokenPath: string; source: string; claims: JwtClaims }> {
+  const tokenPath = profilePath(tokenFile, init.homeDir, profile.location.path);
+  // The CLI writes the token with a trailing newline; Go and Python trim it.
+  const token = (await readProfileFile(init.files, tokenPath, 'security_token_file', profile)).trim();
+  const source = `security_token_file ${tokenPath} (${profile.where})`;
+  if (token === '') {
+    throw new ProviderError('ERR_OCI_CONFIG', `${source} is empty`, {
+      key: tokenPath,
+      hint: `run oci session authenticate --profile-name ${profile.name}`,
+    });
+  }
+  return { token, tokenPath, source, claims: decodeJwtClaims(token, 'ERR_OCI_CONFIG', source) };
 }
 
 async function loadProfileKey(
@@ -203,7 +235,7 @@ async function readConfigFile(files: FileReader, location: OciConfigLocation): P
         },
       );
     }
-    throw new ProviderError('ERR_OCI_CONFIG', `cannot read the OCI config file ${location.path}${origin}: ${describe(code)}`, {
+    throw new ProviderError('ERR_OCI_CONFIG', `cannot read the OCI config file ${location.path}${origin}: ${describeErrno(code)}`, {
       key: location.path,
       cause,
       hint: 'the kubelet runs the provider as its own user; make the file readable by it',
@@ -226,7 +258,7 @@ async function readProfileFile(
       'ERR_OCI_CONFIG',
       missing
         ? `${setting} ${path} of ${profile.where} does not exist`
-        : `cannot read ${setting} ${path} of ${profile.where}: ${describe(code)}`,
+        : `cannot read ${setting} ${path} of ${profile.where}: ${describeErrno(code)}`,
       {
         key: path,
         cause,
@@ -236,15 +268,4 @@ async function readProfileFile(
       },
     );
   }
-}
-
-function errnoCode(error: unknown): string | undefined {
-  if (typeof error !== 'object' || error === null || !('code' in error)) return undefined;
-  return typeof error.code === 'string' ? error.code : undefined;
-}
-
-function describe(code: string | undefined): string {
-  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
-  if (code === 'EISDIR') return 'it is a directory';
-  return code ?? 'unknown error';
 }

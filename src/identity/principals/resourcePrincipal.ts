@@ -2,11 +2,11 @@ import type { KeyObject } from 'node:crypto';
 import { nodeCrypto } from '../../nodeCrypto.ts';
 import { isAbsolute } from 'node:path';
 import { ProviderError } from '../../errors.ts';
+import { errnoCode } from '../../errno.ts';
 import { systemClock, type Clock, type Env, type FileReader } from '../../runtime.ts';
-import type { Identity, IdentityProvider } from '../identity.ts';
-import { decodeJwtClaims, jwtExpiresAtMs, type JwtClaims } from '../jwt.ts';
-import { loadPrivateKey } from '../keys.ts';
-import { memoizeIdentity } from './memoizeIdentity.ts';
+import type { Identity, IdentityProvider } from '../types.ts';
+import { decodeJwtClaims, jwtExpiresAtMs, type JwtClaims } from '../../oci/jwt.ts';
+import { loadPrivateKey } from '../../oci/keys.ts';
 
 /**
  * Resource principal v2.2 (oci-auth.md §6.1): the environment names a resource principal session
@@ -23,8 +23,6 @@ export const RP_PRIVATE_PEM_ENV = 'OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM';
 export const RP_PASSPHRASE_ENV = 'OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM_PASSPHRASE';
 /** The only version read here; 1.1, 2.1.x and 3.0 have other shapes (a federation endpoint, a leaf certificate). */
 export const SUPPORTED_RP_VERSION = '2.2';
-/** Re-read file mode this long before `exp`, as Go's resource principal provider does. */
-export const RPST_REFRESH_MARGIN_MS = 5 * 60_000;
 
 export interface ResourcePrincipalInit {
   readonly env: Env;
@@ -34,30 +32,33 @@ export interface ResourcePrincipalInit {
 }
 
 /**
- * The resource principal as an {@link IdentityProvider}. The environment is read on the first
- * call and the identity kept; it is read again (the files re-read) when the RPST is within
- * {@link RPST_REFRESH_MARGIN_MS} of expiry, when the caller forces a refresh (OCIR answered 401),
- * and after a failure. Every problem is an `ERR_RESOURCE_PRINCIPAL` naming the variable, never
- * its value.
+ * The resource principal as an {@link IdentityProvider}: the environment and its files are read at
+ * every call (once per exec, twice after OCIR refused a token), so a token refreshed in place is
+ * always picked up. Every problem is an `ERR_RESOURCE_PRINCIPAL` naming the variable, never its value.
  */
 export function fromResourcePrincipalEnv(init: ResourcePrincipalInit): IdentityProvider {
   const clock = init.clock ?? systemClock;
-  return memoizeIdentity(
-    () => loadResourcePrincipal(init, clock),
-    (identity) => identity.expiresAtMs !== undefined && clock.now() >= identity.expiresAtMs - RPST_REFRESH_MARGIN_MS,
-  );
+  return () => loadResourcePrincipal(init, clock);
 }
 
 /**
- * The cache name of this principal, from the environment alone: the file path in file mode (the
- * file is rotated in place for the same resource), else a digest of the token, never the token.
+ * Who the resource principal is, from its token's claims (the resource and its tenancy), so cached
+ * credentials follow the identity, not the variable or file that named it.
  */
-export function resourcePrincipalKey(env: Env, digest: (text: string) => string): string {
-  const rpst = env[RP_RPST_ENV]?.trim() ?? '';
-  return isAbsolute(rpst) ? `resource-principal:file:${rpst}` : `resource-principal:rpst:${digest(rpst)}`;
+export async function resourcePrincipalKey(init: ResourcePrincipalInit): Promise<string> {
+  const { claims } = await readRpst(init);
+  const who = whoOf(claims);
+  return `resource:${who.tenancyId ?? ''}/${who.resource}`;
 }
 
-async function loadResourcePrincipal(init: ResourcePrincipalInit, clock: Clock): Promise<Identity> {
+interface RpstSetting {
+  readonly rpst: string;
+  readonly rpstIsPath: boolean;
+  readonly source: string;
+  readonly claims: JwtClaims;
+}
+
+async function readRpst(init: ResourcePrincipalInit): Promise<RpstSetting> {
   const version = init.env[RP_VERSION_ENV]?.trim();
   if (version === undefined || version === '') {
     throw rpError(`${RP_VERSION_ENV} is not set`, RP_VERSION_ENV, `OCIR_AUTH_METHOD=RESOURCE_PRINCIPAL reads the RP v${SUPPORTED_RP_VERSION} environment: set ${RP_VERSION_ENV}=${SUPPORTED_RP_VERSION}, ${RP_RPST_ENV} and ${RP_PRIVATE_PEM_ENV}`);
@@ -66,6 +67,19 @@ async function loadResourcePrincipal(init: ResourcePrincipalInit, clock: Clock):
     throw rpError(`${RP_VERSION_ENV} is ${JSON.stringify(version)}; only ${SUPPORTED_RP_VERSION} is supported`, RP_VERSION_ENV, `provide an RP v${SUPPORTED_RP_VERSION} environment (an RPST and its private key)`);
   }
   const rpstSetting = required(init.env, RP_RPST_ENV);
+  const rpstIsPath = isAbsolute(rpstSetting);
+  const rpst = (rpstIsPath ? await readSetting(init.files, rpstSetting, RP_RPST_ENV) : rpstSetting).trim();
+  const source = rpstIsPath ? `the RPST in ${rpstSetting} (${RP_RPST_ENV})` : `the RPST in ${RP_RPST_ENV}`;
+  if (rpst === '') throw rpError(`${source} is empty`, RP_RPST_ENV, 'whatever provisions the resource principal must write the token there');
+  return { rpst, rpstIsPath, source, claims: readClaims(rpst, source) };
+}
+
+function whoOf(claims: JwtClaims): { resource: string; tenancyId: string | undefined } {
+  return { resource: stringClaim(claims, 'res_id') ?? claims.sub ?? 'unknown', tenancyId: stringClaim(claims, 'res_tenant') ?? claims.tenant };
+}
+
+async function loadResourcePrincipal(init: ResourcePrincipalInit, clock: Clock): Promise<Identity> {
+  const { rpst, rpstIsPath, source, claims } = await readRpst(init);
   const pemSetting = required(init.env, RP_PRIVATE_PEM_ENV);
   const passphraseSetting = optional(init.env, RP_PASSPHRASE_ENV);
   const pemIsPath = isAbsolute(pemSetting);
@@ -77,12 +91,6 @@ async function loadResourcePrincipal(init: ResourcePrincipalInit, clock: Clock):
       'give both as absolute file paths, or both as values',
     );
   }
-
-  const rpstIsPath = isAbsolute(rpstSetting);
-  const rpst = (rpstIsPath ? await readSetting(init.files, rpstSetting, RP_RPST_ENV) : rpstSetting).trim();
-  const source = rpstIsPath ? `the RPST in ${rpstSetting} (${RP_RPST_ENV})` : `the RPST in ${RP_RPST_ENV}`;
-  if (rpst === '') throw rpError(`${source} is empty`, RP_RPST_ENV, 'whatever provisions the resource principal must write the token there');
-  const claims = readClaims(rpst, source);
   const expiresAtMs = jwtExpiresAtMs(claims);
   if (expiresAtMs === undefined) throw rpError(`${source} has no exp claim`, RP_RPST_ENV, 'it is not a resource principal session token');
   if (expiresAtMs <= clock.now()) {
@@ -101,8 +109,7 @@ async function loadResourcePrincipal(init: ResourcePrincipalInit, clock: Clock):
     // OCIR would answer 401 with nothing more to say; this names the mix-up.
     throw rpError(`${RP_PRIVATE_PEM_ENV} is not the key ${source} was issued for (its jwk claim names another key)`, RP_PRIVATE_PEM_ENV, 'provide the private key and RPST of the same session');
   }
-  const resource = stringClaim(claims, 'res_id') ?? claims.sub ?? 'unknown';
-  const tenancyId = stringClaim(claims, 'res_tenant') ?? claims.tenant;
+  const { resource, tenancyId } = whoOf(claims);
   return {
     keyId: `ST$${rpst}`,
     privateKey,
@@ -166,8 +173,8 @@ async function readSetting(files: FileReader, path: string, variable: string): P
   try {
     return await files.readText(path);
   } catch (cause) {
-    const code = (cause as { code?: unknown }).code;
-    const why = code === 'ENOENT' || code === 'ENOTDIR' ? 'does not exist' : `cannot be read (${typeof code === 'string' ? code : 'unknown error'})`;
+    const code = errnoCode(cause);
+    const why = code === 'ENOENT' || code === 'ENOTDIR' ? 'does not exist' : `cannot be read (${code ?? 'unknown error'})`;
     throw new ProviderError('ERR_RESOURCE_PRINCIPAL', `${path}, named by ${variable}, ${why}`, {
       key: variable,
       cause,

@@ -4,13 +4,12 @@ import type { HttpClient } from '../../net/http.ts';
 import { readOciError } from '../../net/ociError.ts';
 import { SERVICE_RETRY } from '../../net/retryPolicy.ts';
 import type { Clock, Env } from '../../runtime.ts';
-import type { Identity, IdentityProvider } from '../identity.ts';
-import type { ImdsClient, InstanceCertificates } from '../imds.ts';
-import { decodeJwtClaims, jwtExpiresAtMs, jwtIssuedAtMs } from '../jwt.ts';
-import { generateSessionKeyPair, publicKeySpkiBase64 } from '../keys.ts';
-import { createRegionTable, parseImdsRegionInfo, resolveAuthEndpoint, type RegionInfo } from '../regions.ts';
-import { FEDERATION_HEADERS, signRequest } from '../signer.ts';
-import { sessionNeedsRefresh } from './sessionRefresh.ts';
+import type { FederatedSession } from '../types.ts';
+import type { ImdsClient, InstanceCertificates } from '../../oci/imds.ts';
+import { decodeJwtClaims, jwtExpiresAtMs, jwtIssuedAtMs } from '../../oci/jwt.ts';
+import { generateSessionKeyPair, publicKeySpkiBase64 } from '../../oci/keys.ts';
+import { createRegionTable, parseImdsRegionInfo, resolveAuthEndpoint, type RegionInfo } from '../../oci/regions.ts';
+import { FEDERATION_HEADERS, signRequest } from '../../oci/signer.ts';
 
 /**
  * Instance principal: the node's IMDS certificates are federated at the auth service
@@ -29,13 +28,6 @@ export interface InstancePrincipalInit {
   /** Region metadata beyond the built-in table (regions-config.json, OCI_REGION_METADATA). */
   readonly regionMetadata: readonly RegionInfo[];
   readonly log: Logger;
-}
-
-/** Session token, session key and what they were derived from; what a cache stores. */
-export interface FederatedSession extends Identity {
-  readonly tenancyId: string;
-  readonly expiresAtMs: number;
-  readonly issuedAtMs: number;
 }
 
 
@@ -139,30 +131,4 @@ function federationHint(status: number): string {
   if (status === 429) return 'the auth service is throttling this node; a shared credential cache keeps federations rare';
   if (status >= 500) return 'the OCI auth service is failing; see the OCI status page and retry';
   return 'OCI rejected the federation request; open a support ticket with the opc-request-id';
-}
-
-/**
- * The instance principal as an `IdentityProvider`: federates on first use, then reuses the session
- * until it nears expiry. Concurrent callers in this process share one federation.
- */
-export function fromInstancePrincipal(init: InstancePrincipalInit): IdentityProvider {
-  let current: FederatedSession | undefined;
-  let pending: Promise<FederatedSession> | undefined;
-  return async (request) => {
-    if (request?.forceRefresh !== true && current !== undefined && !sessionNeedsRefresh(current, init.clock.now())) {
-      return current;
-    }
-    pending ??= federateInstancePrincipal(init).finally(() => {
-      pending = undefined;
-    });
-    const fresh = await pending;
-    if (current !== undefined && fresh.tenancyId !== current.tenancyId) {
-      // Every SDK fails hard here: a node does not change tenancy, so this is a misrouted IMDS.
-      throw new ProviderError('ERR_INSTANCE_CERTIFICATE', `unexpected change of tenancy from ${current.tenancyId} to ${fresh.tenancyId}`, {
-        hint: 'the instance certificate now names another tenancy; check OCI_METADATA_BASE_URL and IMDS',
-      });
-    }
-    current = fresh;
-    return fresh;
-  };
 }

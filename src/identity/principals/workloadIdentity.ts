@@ -1,18 +1,18 @@
 import { Buffer } from 'node:buffer';
-import type { CredentialCache } from '../../cache/credentialCache.ts';
+import type { Memo } from '../../cache/memo.ts';
 import type { Settings } from '../../config/settings.ts';
 import { ProviderError } from '../../errors.ts';
-import type { ServiceAccountRef } from '../../kubelet/serviceAccount.ts';
+import { errnoCode } from '../../errno.ts';
+import type { ServiceAccountRef } from '../serviceAccount.ts';
 import type { Logger } from '../../log.ts';
 import type { HttpClient } from '../../net/http.ts';
 import { readOciError } from '../../net/ociError.ts';
 import { SERVICE_RETRY } from '../../net/retryPolicy.ts';
 import type { Clock, Env, FileReader } from '../../runtime.ts';
-import type { IdentityProvider, Signer } from '../identity.ts';
-import { decodeJwtClaims, jwtExpiresAtMs, jwtIssuedAtMs } from '../jwt.ts';
-import { generateSessionKeyPair, publicKeySpkiBase64 } from '../keys.ts';
-import type { FederatedSession } from './instance.ts';
-import { sessionNeedsRefresh } from './sessionRefresh.ts';
+import type { FederatedSession, Signer } from '../types.ts';
+import { cachedSession } from '../session.ts';
+import { decodeJwtClaims, jwtExpiresAtMs, jwtIssuedAtMs } from '../../oci/jwt.ts';
+import { generateSessionKeyPair, publicKeySpkiBase64 } from '../../oci/keys.ts';
 import { randomHex } from '../../webCrypto.ts';
 
 /**
@@ -34,8 +34,8 @@ export interface WorkloadIdentityInit {
   /** For `KUBERNETES_SERVICE_HOST` when no endpoint is configured. */
   readonly env: Env;
   readonly settings: Pick<Settings, 'workloadIdentityEndpoint' | 'workloadIdentityCaFile'>;
-  /** The node's shared cache: sessions and docker tokens are filed per service account. */
-  readonly cache?: CredentialCache;
+  /** Sessions are shared per service account (the node's directory, or memory when it is unusable). */
+  readonly memo: Memo;
 }
 
 /**
@@ -52,10 +52,12 @@ export function workloadSigner(init: WorkloadIdentityInit, account: ServiceAccou
       hint: 'set workloadIdentityCaFile / WORKLOAD_IDENTITY_CA_FILE to the cluster CA (PEM) that signed the proxymux certificate',
     });
   }
-  const principalKey = `workload:${endpoint.host}:${account.namespace}/${account.name}/${account.uid ?? ''}`;
+  const who = [endpoint.host, account.namespace, account.name, account.uid ?? ''];
   const exchange = (): Promise<FederatedSession> => exchangeServiceAccountToken({ ...init, endpoint, caFile, account, token });
-  const identity = init.cache !== undefined ? init.cache.sessionProvider(exchange, principalKey) : inProcessSession(exchange, init.clock);
-  return { identity, principalKey };
+  return {
+    principalKey: `workload:${who[0]}:${who.slice(1).join('/')}`,
+    identity: cachedSession(init.memo, ['workload', ...who], init.clock, exchange),
+  };
 }
 
 /** The configured endpoint, else `https://$KUBERNETES_SERVICE_HOST:12250` as the SDKs build it. */
@@ -167,27 +169,13 @@ export function parseProxymuxAnswer(body: string, host: string): string {
   return token.slice(3);
 }
 
-/** Without the shared cache: one exchange per process, reused until it nears expiry. */
-function inProcessSession(exchange: () => Promise<FederatedSession>, clock: Clock): IdentityProvider {
-  let current: FederatedSession | undefined;
-  let pending: Promise<FederatedSession> | undefined;
-  return async (request) => {
-    if (request?.forceRefresh !== true && current !== undefined && !sessionNeedsRefresh(current, clock.now())) return current;
-    pending ??= exchange().finally(() => {
-      pending = undefined;
-    });
-    current = await pending;
-    return current;
-  };
-}
-
 async function readClusterCa(files: FileReader, path: string): Promise<string> {
   let text: string;
   try {
     text = await files.readText(path);
   } catch (cause) {
-    const code = (cause as { code?: unknown }).code;
-    throw new ProviderError('ERR_WORKLOAD_IDENTITY', `cannot read the cluster CA ${path} (${typeof code === 'string' ? code : 'unknown error'})`, {
+    const code = errnoCode(cause);
+    throw new ProviderError('ERR_WORKLOAD_IDENTITY', `cannot read the cluster CA ${path} (${code ?? 'unknown error'})`, {
       key: 'WORKLOAD_IDENTITY_CA_FILE',
       cause,
       hint: 'point workloadIdentityCaFile at the cluster CA certificate (PEM) on the node',

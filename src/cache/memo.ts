@@ -1,0 +1,217 @@
+import { errnoCode } from '../errno.ts';
+import { silentLogger, type Logger } from '../log.ts';
+import { sha256Hex } from '../webCrypto.ts';
+import { withFileLock } from './fileLock.ts';
+import { openCacheStore, type CacheStore } from './fileStore.ts';
+
+/**
+ * The one memo layer: values shared by every provider process of the node (the kubelet runs one per
+ * image lookup, dozens at once at node start), with cross-process single-flight, so a burst costs
+ * one federation and one docker token. It knows nothing about what it stores: each owner brings a
+ * key (whose value it is, and what) and a codec, and decides when a value is still usable.
+ *
+ * The cache is an optimisation and never fails a pull: any trouble with the directory, an entry,
+ * the lock or the disk (full, removed, read-only, something else at a lock's path) is one warning,
+ * then the exec carries on with a memory-only memo. Only the owner's own `compute` can fail a call.
+ */
+
+/** Turns a value into JSON and back; `decode` returns undefined for anything it does not fully trust. */
+export interface Codec<T> {
+  encode(value: T): unknown;
+  decode(json: unknown): T | undefined;
+}
+
+/** One memoized value: its key (the first part is its kind) and its codec. */
+export interface MemoEntry<T> {
+  /**
+   * `[kind, ...parts]`: the parts say whose value it is (an identity) and what it is for (a
+   * registry). They are hashed into the file name and also stored and compared on read, so an entry
+   * of another identity is a miss, never served.
+   */
+  readonly key: readonly string[];
+  readonly codec: Codec<T>;
+}
+
+export interface Memo {
+  /** The stored value, or undefined (missing, malformed, foreign, or the cache is unusable). */
+  read<T>(entry: MemoEntry<T>): Promise<T | undefined>;
+  /** Stores the value for the other processes; a failure is a warning, never an error. */
+  write<T>(entry: MemoEntry<T>, value: T): Promise<void>;
+  /**
+   * The stored value when `usable` accepts it; else `compute` runs in exactly one process (and once
+   * in this one) while the others wait, and its value is stored. Rejects only with what `compute` rejects with.
+   */
+  get<T>(entry: MemoEntry<T>, usable: (value: T) => boolean, compute: () => Promise<T>): Promise<T>;
+}
+
+/** What a memo keeps values in and serialises refreshes with: a directory, or this process's memory. */
+export interface MemoBackend {
+  /** For the warning that says where the trouble is. */
+  readonly where: string;
+  read(name: string): Promise<unknown>;
+  write(name: string, value: unknown): Promise<void>;
+  lock<T>(name: string, fn: () => Promise<T>): Promise<T>;
+}
+
+/** What is written to the backend: the key travels with the value. */
+interface Envelope {
+  readonly v: typeof FORMAT;
+  readonly key: readonly string[];
+  readonly value: unknown;
+}
+
+/** Entries of another format are misses (and then replaced). 2: keys bound to identities. */
+const FORMAT = 2;
+const KIND = /^[a-z]{1,20}$/;
+
+export interface MemoInit {
+  /** Opened on first use, so an exec that never reaches the cache (a refused registry) touches no file. */
+  readonly open: () => MemoBackend | Promise<MemoBackend>;
+  readonly log?: Logger;
+}
+
+export function createMemo(init: MemoInit): Memo {
+  const log = init.log ?? silentLogger;
+  let backend: Promise<MemoBackend> | undefined;
+  let degraded = false;
+  const fallback = memoryBackend();
+
+  const current = (): Promise<MemoBackend> => {
+    backend ??= Promise.resolve()
+      .then(() => init.open())
+      .catch((error: unknown) => {
+      degrade(reasonOf(error), undefined);
+      return fallback;
+    });
+    return degraded ? Promise.resolve(fallback) : backend;
+  };
+  /** Once per exec: the first trouble is said, later ones would only repeat it. */
+  const degrade = (reason: string, where: string | undefined): void => {
+    if (degraded) return;
+    degraded = true;
+    log.warn(`credential cache ${where === undefined ? '' : `${where} `}${reason}; carrying on without it`);
+  };
+  /** Runs a cache operation; on failure, warns and answers `otherwise`. */
+  const guarded = async <R>(at: MemoBackend, op: () => Promise<R>, otherwise: R): Promise<R> => {
+    try {
+      return await op();
+    } catch (error) {
+      if (at === fallback) throw error; // memory cannot fail: this is a bug
+      degrade(`failed (${reasonOf(error)})`, at.where);
+      return otherwise;
+    }
+  };
+
+  const nameOf = async (key: readonly string[]): Promise<string> => {
+    const kind = key[0];
+    if (kind === undefined || !KIND.test(kind)) throw new Error(`memo key must start with a kind, got ${JSON.stringify(kind)}`);
+    return `${kind}-${(await sha256Hex(key.join('\u0000'))).slice(0, 40)}`;
+  };
+  const decode = <T>(entry: MemoEntry<T>, raw: unknown): T | undefined => {
+    const envelope = raw as Partial<Envelope> | undefined;
+    if (envelope?.v !== FORMAT || !sameKey(envelope.key, entry.key)) return undefined;
+    return entry.codec.decode(envelope.value);
+  };
+  const readAt = async <T>(at: MemoBackend, name: string, entry: MemoEntry<T>): Promise<T | undefined> =>
+    decode(entry, await guarded(at, () => at.read(name), undefined));
+  const writeAt = async <T>(at: MemoBackend, name: string, entry: MemoEntry<T>, value: T): Promise<void> => {
+    const envelope: Envelope = { v: FORMAT, key: entry.key, value: entry.codec.encode(value) };
+    await guarded(at, () => at.write(name, envelope), undefined);
+    // Also kept in memory: after a failed write, this exec still sees its own value.
+    if (at !== fallback) await fallback.write(name, envelope);
+  };
+
+  return {
+    async read(entry) {
+      const name = await nameOf(entry.key);
+      return readAt(await current(), name, entry);
+    },
+    async write(entry, value) {
+      const name = await nameOf(entry.key);
+      await writeAt(await current(), name, entry, value);
+    },
+    async get<T>(entry: MemoEntry<T>, usable: (value: T) => boolean, compute: () => Promise<T>): Promise<T> {
+      const name = await nameOf(entry.key);
+      const at = await current();
+      const cached = await readAt(at, name, entry);
+      if (cached !== undefined && usable(cached)) return cached;
+      // Under the lock: read again (another process may have just refreshed it), else compute and store.
+      // What `compute` throws is carried out of the lock as a value, so it is never taken for a cache failure.
+      type Outcome = { readonly value: T } | { readonly failed: unknown };
+      const refresh = async (): Promise<Outcome> => {
+        const again = await readAt(at, name, entry);
+        if (again !== undefined && usable(again)) return { value: again };
+        let value: T;
+        try {
+          value = await compute();
+        } catch (failed) {
+          return { failed };
+        }
+        await writeAt(at, name, entry, value);
+        return { value };
+      };
+      const outcome = await guarded(at, () => at.lock(name, refresh), undefined);
+      // The lock itself failed (or was not ours in time): do the work without it.
+      const result = outcome ?? (await fallback.lock(name, refresh));
+      if ('failed' in result) throw result.failed;
+      return result.value;
+    },
+  };
+}
+
+function sameKey(stored: unknown, key: readonly string[]): boolean {
+  return Array.isArray(stored) && stored.length === key.length && stored.every((part, i) => part === key[i]);
+}
+
+function reasonOf(error: unknown): string {
+  const code = errnoCode(error);
+  const message = error instanceof Error ? error.message : String(error);
+  return code !== undefined && !message.includes(code) ? `${code}: ${message}` : message;
+}
+
+/** This process's memory: the memo of an exec without a usable directory, and of `doctor`. */
+export function memoryBackend(): MemoBackend {
+  const values = new Map<string, string>();
+  const queues = new Map<string, Promise<unknown>>();
+  return {
+    where: 'memory',
+    read: (name) => {
+      const text = values.get(name);
+      return Promise.resolve(text === undefined ? undefined : (JSON.parse(text) as unknown));
+    },
+    write: (name, value) => {
+      values.set(name, JSON.stringify(value));
+      return Promise.resolve();
+    },
+    lock: <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+      const previous = queues.get(name) ?? Promise.resolve();
+      const run = previous.then(fn, fn);
+      queues.set(name, run.catch(() => undefined));
+      return run;
+    },
+  };
+}
+
+export interface DiskBackendInit {
+  readonly dir: string;
+  readonly log: Logger;
+  readonly now: () => number;
+  /**
+   * Stop waiting for another process's refresh at this time (ms since epoch) and refresh without the
+   * lock: a holder stuck for most of the exec's budget must not take this exec down with it.
+   */
+  readonly lockWaitUntilMs: number;
+}
+
+/** The node's shared directory; rejects (and the memo then runs in memory) when the directory cannot be used. */
+export async function diskBackend(init: DiskBackendInit): Promise<MemoBackend> {
+  const opened = await openCacheStore(init.dir, { log: init.log, now: init.now });
+  if (!opened.ok) throw new Error(opened.reason);
+  const store: CacheStore = opened.store;
+  return {
+    where: store.dir,
+    read: (name) => store.read(name),
+    write: (name, value) => store.write(name, value),
+    lock: (name, fn) => withFileLock(store.dir, name, fn, { deadlineMs: init.lockWaitUntilMs, now: init.now, log: init.log }),
+  };
+}
