@@ -49,6 +49,15 @@ describe('signature verification against the Go SDK vectors', () => {
     expect(verifySignature(parsed.value, getRequest, PUBLIC_KEY).ok).toBe(true);
   });
 
+  test('header names in the list are read in any case, as the TS SDK writes them (`Content-Type Content-Length`)', () => {
+    const header = `Signature version="1",keyId="${KEY_ID}",algorithm="rsa-sha256",headers="Date (Request-Target) HOST",signature="${GET_SIGNATURE}"`;
+    const parsed = parseAuthorization(header);
+    if (!parsed.ok) throw new Error(parsed.message);
+    expect(parsed.value.headers).toEqual(['date', '(request-target)', 'host']);
+    expect(verifySignature(parsed.value, getRequest, PUBLIC_KEY).ok).toBe(true);
+    expect(parseAuthorization(header.replace('HOST', 'host date')).ok).toBe(false);
+  });
+
   test('POST: body headers verify; parameters in the Python order parse the same', () => {
     const body = Buffer.from(POST_BODY);
     expect(body.length).toBe(316);

@@ -14,7 +14,7 @@ export type Verdict<T> = { readonly ok: true; readonly value: T } | { readonly o
 
 export interface SignatureParameters {
   readonly version: string;
-  /** The `headers="..."` list, in the order the client signed them. */
+  /** The `headers="..."` list, lowercased, in the order the client signed them. */
   readonly headers: readonly string[];
   readonly keyId: string;
   readonly algorithm: string;
@@ -70,7 +70,13 @@ export function parseAuthorization(header: string | undefined): Verdict<Signatur
   if (version !== '1') return fail(`unsupported signature version "${version}" (expected "1")`);
   const algorithm = params.get('algorithm')!;
   if (algorithm !== 'rsa-sha256') return fail(`unsupported signature algorithm "${algorithm}" (expected "rsa-sha256")`);
-  const headers = params.get('headers')!.split(' ').filter((name) => name !== '');
+  // Names are compared and rebuilt lowercased (draft-cavage §2.3): the TS SDK writes `Content-Type
+  // Content-Length` in this list for every POST, and OCI accepts it.
+  const headers = params
+    .get('headers')!
+    .split(' ')
+    .filter((name) => name !== '')
+    .map((name) => name.toLowerCase());
   if (headers.length === 0) return fail('the signature covers no headers');
   if (new Set(headers).size !== headers.length) return fail('the "headers" parameter lists a header twice');
   const keyId = params.get('keyId')!;

@@ -51,7 +51,10 @@ afterEach(() => {
 });
 
 interface Credentials {
-  /** `BEARER_TOKEN:<docker token>`, as the kubelet passes them to the runtime. */
+  /** The response's username and password, exactly as the kubelet puts them in the CRI `AuthConfig`. */
+  readonly username: string;
+  readonly password: string;
+  /** `BEARER_TOKEN:<docker token>`, for the clients that take one `--user` string. */
   readonly userPassword: string;
   readonly cacheDuration: string;
   readonly stderr: string;
@@ -69,13 +72,23 @@ async function credentialsFor(repository: string, extraEnv: Record<string, strin
   const entry = response.auth[env.front.host];
   expect(entry?.username).toBe('BEARER_TOKEN');
   expect(entry?.password).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
-  return { userPassword: `${entry!.username}:${entry!.password}`, cacheDuration: response.cacheDuration ?? '', stderr: run.stderr };
+  return {
+    username: entry!.username,
+    password: entry!.password,
+    userPassword: `${entry!.username}:${entry!.password}`,
+    cacheDuration: response.cacheDuration ?? '', stderr: run.stderr };
 }
 
 const minutesOf = (duration: string): number => (parseGoDuration(duration) ?? Number.NaN) / 60e9;
 const tokenRequests = (): ForwardedRequest[] => env.front.forwarded.filter((r) => r.route === 'token');
 const manifestRequests = (): ForwardedRequest[] => env.front.forwarded.filter((r) => r.route === 'registry' && r.path.includes('/manifests/'));
 const describeRun = (run: ToolRun): string => `${run.command}\nexit ${String(run.status)}\n${run.stderr}${run.stdout}`;
+
+/** The CRI runtime's words for the same two refusals, in the gRPC status the kubelet logs. */
+const CRI_REFUSAL = {
+  registry: /insufficient_scope: authorization failed/,
+  token: /failed to fetch oauth token: unexpected status: 401/,
+} as const;
 
 /** What each client prints when the registry refuses a token that lacks the repository's access. */
 const REGISTRY_REFUSAL = {
@@ -248,5 +261,60 @@ describe.skipIf(!available.core)('pulls that must fail', () => {
       env.front.clearLog();
       expectRefusedByRegistry(await env.containerd.pull(foreign, credentials.userPassword), REGISTRY_REFUSAL.ctr);
     }
+  }, PULL_TEST_TIMEOUT_MS);
+});
+
+describe.skipIf(!available.containerd)("the kubelet's own call: CRI runtime.v1 ImageService/PullImage on containerd's CRI plugin", () => {
+  /** PullImage as the kubelet makes it: the image reference and `auth: {username, password}` from the provider's answer. */
+  async function criPull(reference: string, credentials: Credentials) {
+    return env.containerd!.cri.pullImage(reference, { username: credentials.username, password: credentials.password });
+  }
+
+  test('PullImage with the provider\'s username and password pulls the image; ImageStatus reports the pushed digest', async () => {
+    const { cri } = env.containerd!;
+    const reference = env.reference(env.ownImage);
+    const credentials = await credentialsFor(OWN_REPOSITORY);
+    expect(await cri.imageStatus(reference)).toBeUndefined();
+    env.front.clearLog();
+    try {
+      const pulled = await criPull(reference, credentials);
+      if ('failure' in pulled) throw new Error(`PullImage failed: ${pulled.failure.details}`);
+      const status = await cri.imageStatus(reference);
+      expect(status?.id).toBe(pulled.imageRef);
+      expect(status?.repoTags).toEqual([reference]);
+      expect(status?.repoDigests).toEqual([`${env.front.host}/${OWN_REPOSITORY}@${env.ownImage.digest}`]);
+      // containerd's CRI authorizer exchanged the docker token at the realm, as it does on a node.
+      expect(tokenRequests().length).toBeGreaterThan(0);
+      expect(tokenRequests().every((r) => r.status === 200 && r.userAgent.startsWith('containerd/'))).toBe(true);
+      expect(manifestRequests().some((r) => r.authScheme === 'Bearer' && r.status === 200)).toBe(true);
+    } finally {
+      await cri.removeImage(reference);
+    }
+    expect(await cri.imageStatus(reference)).toBeUndefined();
+  }, PULL_TEST_TIMEOUT_MS);
+
+  test('IAM policy denied: PullImage fails as the kubelet would see it (the registry refuses), and no image is there', async () => {
+    const reference = env.reference(env.ownImage);
+    env.emulator.denyAll();
+    const credentials = await credentialsFor(OWN_REPOSITORY);
+    env.front.clearLog();
+    const pulled = await criPull(reference, credentials);
+    if (!('failure' in pulled)) throw new Error('PullImage succeeded under a denying policy');
+    expect(pulled.failure.details).toMatch(CRI_REFUSAL.registry);
+    expect(manifestRequests().every((r) => r.status === 401)).toBe(true);
+    expect(await env.containerd!.cri.imageStatus(reference)).toBeUndefined();
+  }, PULL_TEST_TIMEOUT_MS);
+
+  test('an expired docker token: PullImage fails at the token exchange, and no image is there', async () => {
+    const reference = env.reference(env.ownImage);
+    const credentials = await credentialsFor(OWN_REPOSITORY);
+    env.setEmulatorClockOffset(2 * HOUR_MS);
+    env.front.clearLog();
+    const pulled = await criPull(reference, credentials);
+    if (!('failure' in pulled)) throw new Error('PullImage succeeded with an expired token');
+    expect(pulled.failure.details).toMatch(CRI_REFUSAL.token);
+    expect(tokenRequests().length).toBeGreaterThan(0);
+    for (const request of tokenRequests()) expect(request.errorBody).toContain('expired');
+    expect(await env.containerd!.cri.imageStatus(reference)).toBeUndefined();
   }, PULL_TEST_TIMEOUT_MS);
 });

@@ -1,5 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { CriClient } from './cri.ts';
+import { connectCri } from './cri.ts';
 import type { ServerProcess, ToolRun } from './processes.ts';
 import { runTool, startServer } from './processes.ts';
 
@@ -17,7 +19,7 @@ export const CTR_BINARY = 'ctr';
 const NAMESPACE = 'cpo-real';
 /**
  * The native snapshotter copies layers: slower than overlayfs, but it works on any filesystem,
- * including a CI container whose /tmp is itself an overlay. The CRI is off: no CNI, no sandbox image.
+ * including a CI container whose /tmp is itself an overlay.
  */
 const SNAPSHOTTER = 'native';
 /** One readiness probe; a containerd that accepts the connection but never answers must not stall the poll. */
@@ -26,6 +28,8 @@ const READY_PROBE_TIMEOUT_MS = 3_000;
 export interface Containerd {
   readonly socket: string;
   readonly process: ServerProcess;
+  /** The CRI plugin on the same socket: the kubelet's own `runtime.v1` calls. */
+  readonly cri: CriClient;
   /** Trusts `caFile` for `https://<registryHost>` (the only way ctr trusts a CA: §Pitfalls 5). */
   trustRegistry(registryHost: string, caFile: string): void;
   /** `ctr images pull --user <credentials>`; never rejects for a failed pull. */
@@ -41,6 +45,8 @@ export async function startContainerd(dir: string): Promise<Containerd> {
   const socket = join(dir, 'containerd.sock');
   const hostsDir = join(dir, 'certs.d');
   mkdirSync(hostsDir, { recursive: true });
+  mkdirSync(join(dir, 'cni', 'bin'), { recursive: true });
+  mkdirSync(join(dir, 'cni', 'net.d'), { recursive: true });
   const config = join(dir, 'config.toml');
   writeFileSync(
     config,
@@ -48,26 +54,48 @@ export async function startContainerd(dir: string): Promise<Containerd> {
       'version = 2',
       `root = ${JSON.stringify(join(dir, 'root'))}`,
       `state = ${JSON.stringify(join(dir, 'state'))}`,
-      'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
       '[grpc]',
       `  address = ${JSON.stringify(socket)}`,
       '[ttrpc]',
       `  address = ${JSON.stringify(`${socket}.ttrpc`)}`,
       '[plugins."io.containerd.internal.v1.opt"]',
       `  path = ${JSON.stringify(join(dir, 'opt'))}`,
+      // The CRI plugin, for the kubelet's own PullImage call (cri.ts). Pulls only: no sandbox is ever
+      // run, so the CNI directories are empty ones of ours (never the machine's), and registry trust
+      // comes from the same hosts directory ctr uses.
+      '[plugins."io.containerd.grpc.v1.cri"]',
+      '  stream_server_address = "127.0.0.1"',
+      '  stream_server_port = "0"',
+      '  disable_apparmor = true',
+      '[plugins."io.containerd.grpc.v1.cri".containerd]',
+      `  snapshotter = ${JSON.stringify(SNAPSHOTTER)}`,
+      '[plugins."io.containerd.grpc.v1.cri".cni]',
+      `  bin_dir = ${JSON.stringify(join(dir, 'cni', 'bin'))}`,
+      `  conf_dir = ${JSON.stringify(join(dir, 'cni', 'net.d'))}`,
+      '[plugins."io.containerd.grpc.v1.cri".registry]',
+      `  config_path = ${JSON.stringify(hostsDir)}`,
       '',
     ].join('\n'),
   );
   const ctr = (args: readonly string[], timeoutMs?: number): Promise<ToolRun> =>
     runTool(CTR_BINARY, ['--address', socket, '--namespace', NAMESPACE, ...args], timeoutMs === undefined ? {} : { timeoutMs });
-  const server = await startServer({
-    name: `${CONTAINERD_BINARY} on ${socket}`,
-    command: CONTAINERD_BINARY,
-    args: ['--config', config, '--log-level', 'info'],
-    logFile: join(dir, 'containerd.log'),
-    // `ctr version` reports the server's version only once the gRPC API answers.
-    ready: async () => (await ctr(['version'], READY_PROBE_TIMEOUT_MS)).stdout.includes('Server:'),
-  });
+  const cri = connectCri(socket);
+  let server: ServerProcess;
+  try {
+    server = await startServer({
+      name: `${CONTAINERD_BINARY} on ${socket}`,
+      command: CONTAINERD_BINARY,
+      args: ['--config', config, '--log-level', 'info'],
+      logFile: join(dir, 'containerd.log'),
+      // `ctr version` reports the server's version only once the gRPC API answers; the CRI plugin
+      // registers its services last, so its Version call is the second half of ready.
+      ready: async () =>
+        (await ctr(['version'], READY_PROBE_TIMEOUT_MS)).stdout.includes('Server:') && (await cri.version()).runtimeApiVersion === 'v1',
+    });
+  } catch (error) {
+    cri.close();
+    throw error;
+  }
 
   return {
     socket,
@@ -94,6 +122,10 @@ export async function startContainerd(dir: string): Promise<Containerd> {
     removeImage: async (reference) => {
       await ctr(['images', 'rm', '--sync', reference]);
     },
-    stop: () => server.stop(),
+    cri,
+    stop: () => {
+      cri.close();
+      return server.stop();
+    },
   };
 }
