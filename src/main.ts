@@ -1,8 +1,8 @@
 #!/usr/bin/env bun
 /** The real world for `runCli`: stdio by file descriptor, env, clock, files and fetch. */
-import { readFile } from 'node:fs/promises';
 import { runCli } from './cli/run.ts';
 import { readStdin, stdinIsTerminal, writeStderr, writeStdout } from './cli/stdio.ts';
+import { MAX_INPUT_FILE_BYTES, readBoundedText } from './fs/readBoundedFile.ts';
 import { createFetchTransport } from './net/http.ts';
 import { systemClock } from './runtime.ts';
 
@@ -17,7 +17,7 @@ const status = await runCli({
   argv: process.argv.slice(2),
   env,
   clock: systemClock,
-  files: { readText: (path) => readFile(path, 'utf8') },
+  files: { readText: (path) => readBoundedText(path, MAX_INPUT_FILE_BYTES) },
   transport: createFetchTransport(env),
   homeDir: env.HOME,
   stdinIsTTY: stdinIsTerminal(),

@@ -8,7 +8,7 @@ import { formatErrorLine, ProviderError } from '../errors.ts';
 import { decodeRequest, MAX_REQUEST_BYTES, type CredentialProviderRequest } from '../kubelet/request.ts';
 import { encodeResponse } from '../kubelet/response.ts';
 import { createLogger, redact, type LogLevel, type Logger } from '../log.ts';
-import { createDeadline } from '../net/deadline.ts';
+import { createDeadline, raceDeadline, type Deadline } from '../net/deadline.ts';
 import { createHttpClient, type Transport } from '../net/http.ts';
 import type { IdentityProvider, Signer } from '../oci/identity.ts';
 import { createCredentialCache, type CredentialCache } from '../cache/credentialCache.ts';
@@ -42,6 +42,8 @@ export const EXIT_USAGE = 2;
 
 /** Runs one invocation and returns the exit status. Stdout gets the response or nothing; every failure is one line on stderr. */
 export async function runCli(io: CliIo): Promise<number> {
+  // The kubelet's 60 s run from the exec, so ours do too: reading the config and stdin count against the deadline.
+  const startedAtMs = io.clock.now();
   let args: CliArgs;
   try {
     args = parseArgs(io.argv);
@@ -70,11 +72,12 @@ export async function runCli(io: CliIo): Promise<number> {
       file: settings.logFile,
       now: () => io.clock.now(),
     });
+    const deadline = createDeadline(io.clock, settings.execTimeoutMs, startedAtMs);
     const request =
       args.command.kind === 'plugin'
-        ? decodeRequest(await readRequest(io))
+        ? decodeRequest(await readRequest(io, deadline))
         : decodeRequest(JSON.stringify({ kind: 'CredentialProviderRequest', apiVersion: args.command.apiVersion, image: args.command.image }));
-    const context = await createContext(io, settings, log, request);
+    const context = await createContext(io, settings, log, request, deadline);
     const response = await provideCredentials(request, context);
     await io.writeStdout(encodeResponse(response));
     log.info('credentials issued', { image: request.image, cacheDuration: response.cacheDuration });
@@ -84,18 +87,25 @@ export async function runCli(io: CliIo): Promise<number> {
   }
 }
 
-async function readRequest(io: CliIo): Promise<Uint8Array> {
+async function readRequest(io: CliIo, deadline: Deadline): Promise<Uint8Array> {
   if (io.stdinIsTTY) {
     throw new ProviderError('ERR_REQUEST_INVALID', 'expected a CredentialProviderRequest on stdin, but stdin is a terminal', {
       hint: 'the kubelet runs this plugin; to try it by hand use: credential-provider-oke get-credentials <image>',
     });
   }
-  return io.readStdin(MAX_REQUEST_BYTES);
+  return raceDeadline(
+    io.readStdin(MAX_REQUEST_BYTES),
+    deadline,
+    () =>
+      new ProviderError('ERR_DEADLINE', `the request on stdin was not complete (no EOF) within the ${deadline.budgetMs / 1000}s exec deadline`, {
+        key: 'stdin',
+        hint: 'the kubelet writes the request and closes stdin; by hand, pipe a request in or use get-credentials <image>',
+      }),
+  );
 }
 
 /** Wires settings and the outside world into the one-exec context; the request decides who signs. */
-async function createContext(io: CliIo, settings: Settings, log: Logger, request: CredentialProviderRequest): Promise<ProviderContext> {
-  const deadline = createDeadline(io.clock, settings.execTimeoutMs);
+async function createContext(io: CliIo, settings: Settings, log: Logger, request: CredentialProviderRequest, deadline: Deadline): Promise<ProviderContext> {
   const http = createHttpClient({ transport: io.transport, deadline, clock: io.clock, log });
   const regionMetadata = await readRegionMetadata(io);
   const cache = await openCredentialCache(settings, io, log, deadline.expiresAtMs);
