@@ -1,4 +1,4 @@
-import { appendFileSync, openSync, closeSync } from 'node:fs';
+import { createLogFileSink } from './fs/logFileSink.ts';
 
 /**
  * Levelled logger for stderr (and optionally a 0600 file). The kubelet shows a plugin's stderr
@@ -23,7 +23,7 @@ export interface LoggerInit {
   readonly level: LogLevel;
   /** Where lines go (stderr in production). */
   readonly write: (line: string) => void;
-  /** Optional file that receives the same lines; created 0600. */
+  /** Optional file that receives the same lines: opened on the first line, 0600, never through a symlink (see `createLogFileSink`). */
   readonly file?: string;
   readonly now?: () => number;
 }
@@ -60,21 +60,14 @@ export function formatFields(fields: LogFields | undefined): string {
 export function createLogger(init: LoggerInit): Logger {
   const threshold = LOG_LEVELS.indexOf(init.level);
   const now = init.now ?? Date.now;
-  if (init.file !== undefined) {
-    // Create the file with 0600 before the first append so a token-adjacent log is never world-readable.
-    closeSync(openSync(init.file, 'a', 0o600));
-  }
+  const stamp = (level: LogLevel, message: string): string => redact(`${new Date(now()).toISOString()} ${level} ${message}`);
+  // The warning about an unusable file goes to stderr whatever the level: the operator asked for the file.
+  const toFile = init.file === undefined ? undefined : createLogFileSink(init.file, (problem) => init.write(`${stamp('warn', problem)}\n`));
   const emit = (level: LogLevel, message: string, fields?: LogFields): void => {
     if (LOG_LEVELS.indexOf(level) > threshold) return;
-    const line = redact(`${new Date(now()).toISOString()} ${level} ${message}${formatFields(fields)}`);
+    const line = stamp(level, `${message}${formatFields(fields)}`);
     init.write(`${line}\n`);
-    if (init.file !== undefined) {
-      try {
-        appendFileSync(init.file, `${line}\n`, { mode: 0o600 });
-      } catch {
-        // A full or read-only disk must not fail a pull; stderr still has the line.
-      }
-    }
+    toFile?.(`${line}\n`);
   };
   return {
     error: (m, f) => emit('error', m, f),

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, redact } from '../../src/log.ts';
@@ -40,5 +41,79 @@ describe('createLogger', () => {
     expect(lines).toEqual(['1970-01-01T00:00:00.000Z info shown host=fra.ocir.io\n', '1970-01-01T00:00:00.000Z warn leaked [redacted]\n']);
     expect(readFileSync(file, 'utf8')).toBe(lines.join(''));
     expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+});
+
+describe('the log file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cpo-logfile-'));
+  const logTo = (file: string, level: 'info' | 'error' = 'info') => {
+    const lines: string[] = [];
+    const log = createLogger({ level, write: (l) => lines.push(l), file, now: () => 0 });
+    return { log, lines };
+  };
+  const warning = (file: string, reason: string) => `1970-01-01T00:00:00.000Z warn log file ${file} not used (${reason}); logging to stderr only\n`;
+
+  test('a symlink is not followed: the target stays untouched, one warning, the lines still reach stderr', () => {
+    const target = join(dir, 'victim');
+    writeFileSync(target, 'root:x:0:0\n');
+    const link = join(dir, 'link.log');
+    symlinkSync(target, link);
+    const { log, lines } = logTo(link);
+    log.info('one');
+    log.info('two');
+    expect(readFileSync(target, 'utf8')).toBe('root:x:0:0\n');
+    expect(lines).toEqual(['1970-01-01T00:00:00.000Z info one\n', warning(link, 'a symlink'), '1970-01-01T00:00:00.000Z info two\n']);
+  });
+
+  test('a FIFO does not block the exec', () => {
+    const fifo = join(dir, 'fifo.log');
+    execFileSync('mkfifo', [fifo]);
+    const { log, lines } = logTo(fifo);
+    log.info('one');
+    expect(lines).toEqual(['1970-01-01T00:00:00.000Z info one\n', warning(fifo, 'a FIFO')]);
+  });
+
+  test('a missing folder or a directory is one warning, not a failure', () => {
+    for (const [file, reason] of [
+      [join(dir, 'absent', 'provider.log'), 'its folder does not exist'],
+      [dir, 'a directory'],
+    ] as const) {
+      const { log, lines } = logTo(file);
+      log.info('one');
+      log.info('two');
+      expect(lines).toEqual(['1970-01-01T00:00:00.000Z info one\n', warning(file, reason), '1970-01-01T00:00:00.000Z info two\n']);
+    }
+  });
+
+  test('an existing 0644 file of ours becomes 0600 before the first line lands', () => {
+    const file = join(dir, 'loose.log');
+    writeFileSync(file, 'before\n');
+    chmodSync(file, 0o644);
+    const { log, lines } = logTo(file);
+    log.info('one');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(readFileSync(file, 'utf8')).toBe('before\n1970-01-01T00:00:00.000Z info one\n');
+    expect(lines).toEqual(['1970-01-01T00:00:00.000Z info one\n']);
+  });
+
+  test('a hard link to another file is refused and its mode left alone', () => {
+    const other = join(dir, 'other');
+    writeFileSync(other, 'x\n');
+    chmodSync(other, 0o644);
+    const file = join(dir, 'hardlink.log');
+    linkSync(other, file);
+    const { log, lines } = logTo(file);
+    log.info('one');
+    expect(statSync(other).mode & 0o777).toBe(0o644);
+    expect(readFileSync(other, 'utf8')).toBe('x\n');
+    expect(lines).toEqual(['1970-01-01T00:00:00.000Z info one\n', warning(file, '2 hard links')]);
+  });
+
+  test('nothing logged, nothing created', () => {
+    const file = join(dir, 'quiet.log');
+    const { log, lines } = logTo(file, 'error');
+    log.info('filtered out');
+    expect(lines).toEqual([]);
+    expect(existsSync(file)).toBe(false);
   });
 });
