@@ -12,6 +12,8 @@ const env = { ...process.env };
 for (const name of ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy', 'ALL_PROXY', 'all_proxy']) {
   delete process.env[name];
 }
+// The YAML library prints its tokens to stdout when these are set: stdout carries only the response.
+for (const name of ['LOG_TOKENS', 'LOG_STREAM']) delete process.env[name];
 
 const status = await runCli({
   argv: process.argv.slice(2),

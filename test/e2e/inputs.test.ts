@@ -88,3 +88,21 @@ describe('-config must name a regular file under the size cap', () => {
     expect(onlyLine(result)).toStartWith(`credential-provider-oke: ERR_CONFIG_INVALID: unknown setting "registryProtocl" in ${link}; check: known settings: `);
   });
 });
+
+describe('-config YAML', () => {
+  test('a tag is one line on stderr naming the key; the YAML library prints nothing, even when asked to by its env', async () => {
+    const file = join(tmp, 'tagged.yaml');
+    writeFileSync(file, 'defaultUser: !!js/function "x"\n');
+    const result = await runProvider({
+      args: ['-config', file],
+      env: { LOG_TOKENS: '1', LOG_STREAM: '1' },
+      stdin: kubeletRequest('fra.ocir.io/ns/app'),
+      killAfterMs: HUNG_MS,
+    });
+    expect(result.stderr).toBe(
+      `credential-provider-oke: ERR_CONFIG_INVALID: defaultUser in ${file} has the YAML tag !!js/function; only plain values, mappings and lists are allowed\n`,
+    );
+    expect(result.stdout).toBe('');
+    expect(result.status).not.toBe(0);
+  });
+});
