@@ -28,25 +28,42 @@ export interface LoggerInit {
   readonly now?: () => number;
 }
 
-/** Patterns of secrets that must never reach a log: JWTs, `ST$` keyIds, signatures, PEM blocks, Basic/Bearer credentials. */
-const SECRET_PATTERNS: readonly RegExp[] = [
+/**
+ * Shapes that can only be secrets: PEM blocks, `ST$` keyIds, JWTs, signatures, and an
+ * Authorization value that looks like a credential (not the word after "Bearer" in a sentence).
+ */
+const SECRET_SHAPES: readonly RegExp[] = [
   /-----BEGIN [A-Z ]+-----[\s\S]*?(-----END [A-Z ]+-----|$)/g,
   /ST\$[A-Za-z0-9_.\-+/=]+/g,
   /\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.?[A-Za-z0-9_-]*/g,
   /signature="[^"]*"/gi,
-  /\b(Bearer|Basic)\s+[A-Za-z0-9_.\-+/=]+/gi,
-  /("?(?:password|token|access_token|pass_phrase|passphrase)"?\s*[:=]\s*)"?[^"\s,}]+"?/gi,
+  /\b(?:Bearer|Basic)\s+(?:(?=[A-Za-z0-9_.\-+/=]*[0-9_.\-+/=])[A-Za-z0-9_.\-+/=]{8,}|[A-Za-z0-9_.\-+/=]{20,})/gi,
 ];
 
-/** Replaces anything that looks like a credential with `[redacted]`. */
+/** A `password=…`/`"token": "…"` field: only in text from outside, where such a field can hold a secret. */
+const SECRET_FIELD = /("?\b(?:password|passwd|token|access_token|refresh_token|secret|pass_phrase|passphrase|private_key|key_content)"?\s*[:=]\s*)("[^"]*"|[^"\s,}]+)/gi;
+
+/**
+ * The last-resort scrub of every finished line: replaces what can only be a secret with
+ * `[redacted]` and leaves words alone, so our own messages (`ERR_OCIR_TOKEN: OCIR refused…`) read
+ * as written. Text from outside is cleaned where it enters, with {@link redactOutside}.
+ */
 export function redact(text: string): string {
   let out = text;
-  for (const pattern of SECRET_PATTERNS) {
-    out = out.replace(pattern, (_match, prefix: unknown) =>
-      typeof prefix === 'string' && /[:=]\s*$/.test(prefix) ? `${prefix}[redacted]` : '[redacted]',
-    );
-  }
+  for (const pattern of SECRET_SHAPES) out = out.replace(pattern, '[redacted]');
   return out;
+}
+
+const MAX_OUTSIDE_CHARS = 200;
+
+/**
+ * Text that came from outside (a response body, an OCI error message, a file, a header, a request
+ * field) made fit for a log line: secret shapes and `password=`/`token:` values redacted, control
+ * characters and line breaks folded to spaces (one line, no terminal escapes), at most `maxChars`.
+ */
+export function redactOutside(text: string, maxChars = MAX_OUTSIDE_CHARS): string {
+  const oneLine = redact(text).replace(SECRET_FIELD, '$1[redacted]').replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim();
+  return oneLine.length > maxChars ? `${oneLine.slice(0, maxChars)}…` : oneLine;
 }
 
 export function formatFields(fields: LogFields | undefined): string {
