@@ -37,8 +37,11 @@ const SECRET_SHAPES: readonly RegExp[] = [
   /ST\$[A-Za-z0-9_.\-+/=]+/g,
   /\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.?[A-Za-z0-9_-]*/g,
   /signature="[^"]*"/gi,
-  /\b(?:Bearer|Basic)\s+(?:(?=[A-Za-z0-9_.\-+/=]*[0-9_.\-+/=])[A-Za-z0-9_.\-+/=]{8,}|[A-Za-z0-9_.\-+/=]{20,})/gi,
 ];
+
+/** `Bearer x`/`Basic x`: redacted when x looks like a credential, kept when it is a word ("Bearer tokens."). */
+const AUTHORIZATION = /\b(Bearer|Basic)(\s+)([A-Za-z0-9_.\-+/=]+)/gi;
+const looksLikeCredential = (value: string): boolean => value.length >= 20 || (value.length >= 4 && /[0-9_\-+/=.]/.test(value));
 
 /** A `password=…`/`"token": "…"` field: only in text from outside, where such a field can hold a secret. */
 const SECRET_FIELD = /("?\b(?:password|passwd|token|access_token|refresh_token|secret|pass_phrase|passphrase|private_key|key_content)"?\s*[:=]\s*)("[^"]*"|[^"\s,}]+)/gi;
@@ -51,7 +54,10 @@ const SECRET_FIELD = /("?\b(?:password|passwd|token|access_token|refresh_token|s
 export function redact(text: string): string {
   let out = text;
   for (const pattern of SECRET_SHAPES) out = out.replace(pattern, '[redacted]');
-  return out;
+  return out.replace(AUTHORIZATION, (match, _scheme: string, _space: string, value: string) => {
+    const word = value.replace(/\.+$/, '');
+    return looksLikeCredential(word) ? `[redacted]${value.slice(word.length)}` : match;
+  });
 }
 
 const MAX_OUTSIDE_CHARS = 200;

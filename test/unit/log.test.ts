@@ -12,6 +12,7 @@ describe('redact', () => {
     ['a signature', 'Signature version="1",signature="QUJDREVGRw=="'],
     ['a PEM key', '-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----'],
     ['Basic credentials', 'authorization: Basic QkVBUkVSX1RPS0VOOnNlY3JldA=='],
+    ['a short Bearer token', 'refused Bearer c2lnbmF0dXJl.'],
   ];
   for (const [name, text] of secrets) {
     test(name, () => {
@@ -33,7 +34,7 @@ describe('redact leaves our own words alone', () => {
   const ours = [
     'ERR_OCIR_TOKEN: OCIR refused the docker token request for fra.ocir.io signed as instance-principal (status=401)',
     'ERR_SERVICE_ACCOUNT_TOKEN: the service account token of default/app expired at 2025-01-01T00:00:00.000Z',
-    'the token: expired; password: see the hint; Bearer tokens are issued by OCIR; Basic authentication is not used',
+    'the token: expired; password: see the hint; Bearer tokens are issued by OCIR; Basic authentication is not used. Bearer tokens.',
   ];
   for (const line of ours) test(line.slice(0, 40), () => expect(redact(line)).toBe(line));
 });
