@@ -1,9 +1,9 @@
 #!/usr/bin/env bun
 /** The real world for `runCli`: stdio by file descriptor, env, clock, files and fetch. */
-import { readFile } from 'node:fs/promises';
 import { runCli } from './cli/run.ts';
 import { readStdin, stdinIsTerminal, writeStderr, writeStdout } from './cli/stdio.ts';
 import { readBootId } from './machine.ts';
+import { MAX_INPUT_FILE_BYTES, readBoundedText } from './fs/readBoundedFile.ts';
 import { createFetchTransport } from './net/http.ts';
 import { systemClock } from './runtime.ts';
 
@@ -13,12 +13,14 @@ const env = { ...process.env };
 for (const name of ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy', 'ALL_PROXY', 'all_proxy']) {
   delete process.env[name];
 }
+// The YAML library prints its tokens to stdout when these are set: stdout carries only the response.
+for (const name of ['LOG_TOKENS', 'LOG_STREAM']) delete process.env[name];
 
 const status = await runCli({
   argv: process.argv.slice(2),
   env,
   clock: systemClock,
-  files: { readText: (path) => readFile(path, 'utf8') },
+  files: { readText: (path) => readBoundedText(path, MAX_INPUT_FILE_BYTES) },
   transport: createFetchTransport(env),
   homeDir: env.HOME,
   stdinIsTTY: stdinIsTerminal(),

@@ -13,7 +13,10 @@ export type Env = Readonly<Record<string, string | undefined>>;
 
 /** The few filesystem reads the provider needs, rooted where the caller chooses. */
 export interface FileReader {
-  /** Reads a UTF-8 file; rejects with the Node error (code ENOENT, EACCES, ...) when it cannot. */
+  /**
+   * Reads a UTF-8 file; rejects with an error whose `code` is the Node code (ENOENT, EACCES, EISDIR, ...)
+   * or a short phrase when the file is refused (`not a regular file: a FIFO`, `larger than N bytes`).
+   */
   readText(path: string): Promise<string>;
 }
 

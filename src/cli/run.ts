@@ -6,7 +6,7 @@ import { formatErrorLine, ProviderError } from '../errors.ts';
 import { decodeRequest, MAX_REQUEST_BYTES } from '../kubelet/request.ts';
 import { encodeResponse } from '../kubelet/response.ts';
 import { createLogger, redact, type LogLevel, type Logger } from '../log.ts';
-import { createDeadline, type Deadline } from '../net/deadline.ts';
+import { createDeadline, raceDeadline, type Deadline } from '../net/deadline.ts';
 import { createHttpClient, type Transport } from '../net/http.ts';
 import { createRegionTable, regionMetadataFromSources, REGION_METADATA_ENV, type RegionInfo } from '../oci/regions.ts';
 import { provideCredentials, type ProviderContext } from '../provider/provideCredentials.ts';
@@ -39,7 +39,7 @@ export const EXIT_USAGE = 2;
 
 /** Runs one invocation and returns the exit status. Stdout gets the response or nothing; every failure is one line on stderr. */
 export async function runCli(io: CliIo): Promise<number> {
-  // The exec's budget counts from here, its first instruction: reading stdin is part of it.
+  // The kubelet's 60 s run from the exec, so ours do too: reading the config and stdin count against the deadline.
   const startedAtMs = io.clock.now();
   let args: CliArgs;
   try {
@@ -63,16 +63,16 @@ export async function runCli(io: CliIo): Promise<number> {
   }
   try {
     const settings = await loadSettings({ configPath: args.configPath, env: io.env, files: io.files });
-    const deadline = createDeadline(io.clock, settings.execTimeoutMs, startedAtMs);
     const log = createLogger({
       level: args.logLevel ?? settings.logLevel,
       write: (line) => io.writeStderr(line),
       file: settings.logFile,
       now: () => io.clock.now(),
     });
+    const deadline = createDeadline(io.clock, settings.execTimeoutMs, startedAtMs);
     const request =
       args.command.kind === 'plugin'
-        ? decodeRequest(await readRequest(io))
+        ? decodeRequest(await readRequest(io, deadline))
         : decodeRequest(JSON.stringify({ kind: 'CredentialProviderRequest', apiVersion: args.command.apiVersion, image: args.command.image }));
     const context = await createContext(io, settings, log, deadline);
     const response = await provideCredentials(request, context);
@@ -84,13 +84,21 @@ export async function runCli(io: CliIo): Promise<number> {
   }
 }
 
-async function readRequest(io: CliIo): Promise<Uint8Array> {
+async function readRequest(io: CliIo, deadline: Deadline): Promise<Uint8Array> {
   if (io.stdinIsTTY) {
     throw new ProviderError('ERR_REQUEST_INVALID', 'expected a CredentialProviderRequest on stdin, but stdin is a terminal', {
       hint: 'the kubelet runs this plugin; to try it by hand use: credential-provider-oke get-credentials <image>',
     });
   }
-  return io.readStdin(MAX_REQUEST_BYTES);
+  return raceDeadline(
+    io.readStdin(MAX_REQUEST_BYTES),
+    deadline,
+    () =>
+      new ProviderError('ERR_DEADLINE', `the request on stdin was not complete (no EOF) within the ${deadline.budgetMs / 1000}s exec deadline`, {
+        key: 'stdin',
+        hint: 'the kubelet writes the request and closes stdin; by hand, pipe a request in or use get-credentials <image>',
+      }),
+  );
 }
 
 /**

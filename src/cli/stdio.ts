@@ -31,7 +31,12 @@ export async function readStdin(maxBytes: number): Promise<Uint8Array> {
         await pause(AGAIN_DELAY_MS);
         continue;
       }
-      throw error;
+      // Not our bug: stdin is a directory, closed, or otherwise unreadable.
+      const code = (error as { code?: unknown }).code;
+      throw new ProviderError('ERR_REQUEST_INVALID', `cannot read the request from stdin (${typeof code === 'string' ? code : 'unknown error'})`, {
+        key: 'stdin',
+        hint: 'the kubelet passes the request on a pipe; by hand, pipe a request in or use get-credentials <image>',
+      });
     }
     if (count === 0) return Buffer.concat(chunks);
     size += count;

@@ -1,3 +1,4 @@
+import type * as YamlLibrary from 'yaml';
 import { ProviderError } from '../errors.ts';
 import { parseGoDuration } from '../kubelet/duration.ts';
 import { LOG_LEVELS, type LogLevel } from '../log.ts';
@@ -51,13 +52,26 @@ type RawSettings = Partial<Record<SettingKey, unknown>>;
 
 export async function settingsFromYaml(text: string, path: string): Promise<Settings> {
   // Loaded only when a -config file is given: evaluating the YAML library costs ~3.5 ms per exec.
-  const { parse: parseYaml, YAMLParseError } = await import('yaml');
-  let document: unknown;
-  try {
-    document = parseYaml(text, { uniqueKeys: true, strict: true });
-  } catch (cause) {
-    const where = cause instanceof YAMLParseError && cause.linePos !== undefined ? ` at line ${cause.linePos[0].line}` : '';
-    throw new ProviderError('ERR_CONFIG_INVALID', `the config file ${path} is not valid YAML${where}`, { key: '-config', cause });
+  const yaml = await import('yaml');
+  // logLevel 'error': the library must never print (its warnings echo the config to stderr); we read
+  // its errors and warnings ourselves. parseAllDocuments: a second document is an error, not ignored.
+  const documents = yaml.parseAllDocuments(text, { uniqueKeys: true, strict: true, logLevel: 'error' });
+  if (documents.length > 1) {
+    throw new ProviderError('ERR_CONFIG_INVALID', `the config file ${path} holds ${documents.length} YAML documents; expected one`, { key: '-config' });
+  }
+  const parsed = documents[0];
+  if (parsed === undefined) return DEFAULT_SETTINGS;
+  const problem = parsed.errors[0];
+  if (problem !== undefined) {
+    const where = problem.linePos !== undefined ? ` at line ${problem.linePos[0].line}` : '';
+    throw new ProviderError('ERR_CONFIG_INVALID', `the config file ${path} is not valid YAML${where}`, { key: '-config' });
+  }
+  const document = plainValue(yaml, parsed.contents, '-config', path);
+  const warning = parsed.warnings[0];
+  if (warning !== undefined) {
+    // Unreachable for the node kinds plainValue accepts; kept so no library warning is ever silently dropped.
+    const where = warning.linePos !== undefined ? ` at line ${warning.linePos[0].line}` : '';
+    throw new ProviderError('ERR_CONFIG_INVALID', `the config file ${path} has a YAML problem${where} (${warning.code})`, { key: '-config' });
   }
   if (document === null || document === undefined) return DEFAULT_SETTINGS;
   if (typeof document !== 'object' || Array.isArray(document)) {
@@ -74,6 +88,42 @@ export async function settingsFromYaml(text: string, path: string): Promise<Sett
     raw[key as SettingKey] = value;
   }
   return validate(raw, (key) => `${key} in ${path}`);
+}
+
+type YamlModule = typeof YamlLibrary;
+
+/**
+ * A YAML node as plain data: only untagged scalars, mappings with string keys and lists. Tags
+ * (`!!js/function`, even `!!str`), anchors and aliases are errors naming the key: the settings
+ * file never needs them, and each is a way for a typo or a hostile file to mean something else.
+ */
+function plainValue(yaml: YamlModule, node: unknown, key: string, path: string): unknown {
+  const refuse = (what: string): never => {
+    throw new ProviderError('ERR_CONFIG_INVALID', `${key} in ${path} ${what}; only plain values, mappings and lists are allowed`, { key });
+  };
+  if (node === null || node === undefined) return null;
+  if (yaml.isAlias(node)) return refuse(`is the alias *${node.source}`);
+  if (!yaml.isNode(node)) return refuse('is not a YAML value');
+  if (node.tag !== undefined) return refuse(`has the YAML tag ${node.tag.replace(/^tag:yaml\.org,2002:/, '!!')}`);
+  if (node.anchor !== undefined) return refuse(`has the YAML anchor &${node.anchor}`);
+  if (yaml.isScalar(node)) {
+    const value = node.value;
+    if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
+    return refuse('is not a string, number or boolean');
+  }
+  if (yaml.isSeq(node)) return node.items.map((item, index) => plainValue(yaml, item, `${key}[${index}]`, path));
+  if (yaml.isMap(node)) {
+    const out: Record<string, unknown> = {};
+    for (const pair of node.items) {
+      const name = plainValue(yaml, pair.key, key === '-config' ? 'a key' : `a key of ${key}`, path);
+      if (typeof name !== 'string') return refuse(`has a key that is not a string (${describe(name)})`);
+      const child = key === '-config' ? name : `${key}.${name}`;
+      // Own data property even for "__proto__": the settings object must stay a plain record.
+      Object.defineProperty(out, name, { value: plainValue(yaml, pair.value, child, path), enumerable: true, configurable: true, writable: true });
+    }
+    return out;
+  }
+  return refuse('is not a YAML value');
 }
 
 export function settingsFromEnv(env: Env): Settings {

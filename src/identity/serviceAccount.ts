@@ -1,4 +1,5 @@
 import { ProviderError } from '../errors.ts';
+import { redactOutside } from '../log.ts';
 import { decodeJwtClaims, jwtExpiresAtMs, type JwtClaims } from '../oci/jwt.ts';
 
 /**
@@ -47,7 +48,7 @@ export function wantsWorkloadIdentity(annotations: Readonly<Record<string, strin
   const value = raw.trim().toLowerCase();
   if (OPT_IN.has(value)) return true;
   if (OPT_OUT.has(value) || value === '') return false;
-  const shown = raw.length > 40 ? `${raw.slice(0, 40)}…` : raw;
+  const shown = redactOutside(raw, 40);
   throw new ProviderError('ERR_WORKLOAD_IDENTITY', `the service account annotation ${WORKLOAD_IDENTITY_ANNOTATION} is ${JSON.stringify(shown)}, expected enabled or disabled`, {
     key: WORKLOAD_IDENTITY_ANNOTATION,
     hint: `kubectl annotate serviceaccount <name> ${WORKLOAD_IDENTITY_ANNOTATION}=enabled --overwrite`,

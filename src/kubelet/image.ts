@@ -1,4 +1,5 @@
 import { ProviderError } from '../errors.ts';
+import { redactOutside } from '../log.ts';
 
 /**
  * The image the kubelet asks about, split into the parts the provider needs. The kubelet sends
@@ -96,7 +97,8 @@ export function parseImage(image: string): ImageReference {
 
 /** A part of the image for a message: JSON-quoted (control characters escaped) and bounded. */
 function quote(part: string, maxChars = QUOTE_MAX_CHARS): string {
-  return JSON.stringify(part.length > maxChars ? `${part.slice(0, maxChars)}…` : part);
+  // The image comes from the pod spec: whatever it holds is cleaned before it reaches a log line.
+  return JSON.stringify(redactOutside(part, maxChars));
 }
 
 /** Quotes a piece of an already quoted image, more tightly bounded. */

@@ -12,7 +12,7 @@ export interface Deadline {
   remainingMs(): number;
 }
 
-/** A budget of `budgetMs` from `startedAtMs` (default: now). */
+/** A budget of `budgetMs` from `startedAtMs` (now by default: pass the exec's start so reading the inputs counts too). */
 export function createDeadline(clock: Clock, budgetMs: number, startedAtMs: number = clock.now()): Deadline {
   const expiresAtMs = startedAtMs + budgetMs;
   return {
@@ -20,4 +20,17 @@ export function createDeadline(clock: Clock, budgetMs: number, startedAtMs: numb
     budgetMs,
     remainingMs: () => Math.max(0, expiresAtMs - clock.now()),
   };
+}
+
+/**
+ * `work`, or a rejection with `onExpiry()` once the deadline passes first. For waits that take no
+ * signal (a read of stdin): the exec must answer by the deadline even if the kubelet never closes
+ * the pipe. The timer is cleared as soon as either side settles.
+ */
+export function raceDeadline<T>(work: Promise<T>, deadline: Deadline, onExpiry: () => Error): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(onExpiry()), deadline.remainingMs());
+  });
+  return Promise.race([work, expired]).finally(() => clearTimeout(timer));
 }

@@ -1,6 +1,6 @@
 import { ProviderError } from '../errors.ts';
 import { ownErrnoCode } from '../errno.ts';
-import type { Logger } from '../log.ts';
+import { redactOutside, type Logger } from '../log.ts';
 import type { Clock, Env } from '../runtime.ts';
 import { resolveProxy } from './proxy.ts';
 import type { Deadline } from './deadline.ts';
@@ -128,13 +128,12 @@ export function createHttpClient(init: HttpClientInit): HttpClient {
       const attemptTimeoutMs = Math.min(spec.timeoutMs, remaining);
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(), attemptTimeoutMs);
-      let outcome: AttemptOutcome;
-      let response: HttpResponse | undefined;
+      let response: HttpResponse;
       try {
+        // Only the transport is inside: a failure in our own handling of the answer is a bug, not a network error.
         response = await init.transport(request, controller.signal);
-        outcome = { kind: 'status', status: response.status, retryAfter: response.headers.get('retry-after') };
       } catch (error) {
-        outcome = controller.signal.aborted ? { kind: 'timeout' } : isCertificateError(error) ? { kind: 'tls' } : { kind: 'network' };
+        const outcome: AttemptOutcome = controller.signal.aborted ? { kind: 'timeout' } : isCertificateError(error) ? { kind: 'tls' } : { kind: 'network' };
         init.log.debug(`${spec.name}: attempt ${attempt} failed`, {
           reason: outcome.kind === 'timeout' ? `no answer within ${attemptTimeoutMs}ms` : describeNetworkError(error),
         });
@@ -142,7 +141,6 @@ export function createHttpClient(init: HttpClientInit): HttpClient {
           // The deadline, not the call's own timeout, cut this attempt short.
           throw deadlineError(spec, request, attempt, init.deadline);
         }
-        response = undefined;
         const delay = nextRetryDelayMs(spec.retry, attempt, outcome, random(), init.clock.now());
         if (delay === undefined || delay >= init.deadline.remainingMs()) {
           throw networkError(spec, request, attempt, outcome, attemptTimeoutMs, error);
@@ -152,6 +150,7 @@ export function createHttpClient(init: HttpClientInit): HttpClient {
       } finally {
         clearTimeout(timer);
       }
+      const outcome: AttemptOutcome = { kind: 'status', status: response.status, retryAfter: response.headers.get('retry-after') };
       const delay = nextRetryDelayMs(spec.retry, attempt, outcome, random(), init.clock.now());
       if (delay === undefined) return response;
       if (delay >= init.deadline.remainingMs()) {
@@ -170,13 +169,16 @@ function isCertificateError(error: unknown): boolean {
   return codes.some((c) => c !== undefined && /CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET)|ERR_TLS|HOSTNAME_MISMATCH/.test(c));
 }
 
+/**
+ * The system code (`ECONNREFUSED`, `ENOTFOUND`) when there is one: it reads the same on Node and
+ * Bun. Otherwise the runtime's message, cleaned as outside text (it can quote what a peer sent).
+ */
 function describeNetworkError(error: unknown): string {
   if (error instanceof Error) {
-    return [ownErrnoCode(error), ownErrnoCode(error.cause), error.message]
-      .filter((p) => p !== undefined)
-      .join(' ');
+    const codes = [...new Set([ownErrnoCode(error), ownErrnoCode(error.cause)].filter((c): c is string => c !== undefined && c !== ''))];
+    return codes.length > 0 ? codes.join(' ') : redactOutside(error.message, 120);
   }
-  return String(error);
+  return redactOutside(String(error), 120);
 }
 
 function networkError(
@@ -193,10 +195,15 @@ function networkError(
       : outcome.kind === 'tls'
         ? `refused the server's TLS certificate (${describeNetworkError(cause)})`
         : `could not connect (${describeNetworkError(cause)})`;
+  const hint =
+    outcome.kind === 'tls'
+      ? 'the server certificate is not trusted: check the CA the provider is given and any TLS-intercepting proxy'
+      : `DNS, routes, proxies (HTTPS_PROXY, NO_PROXY) and security lists from the node to ${request.url.host}`;
   return new ProviderError('ERR_NETWORK', `${spec.name} ${what}`, {
     host: request.url.host,
     attempts,
     cause,
+    hint,
   });
 }
 

@@ -1,5 +1,5 @@
 import type { HttpResponse } from './http.ts';
-import { redact } from '../log.ts';
+import { redactOutside } from '../log.ts';
 
 /** The facts of a failed OCI answer that are safe to show an operator. */
 export interface OciErrorInfo {
@@ -11,7 +11,11 @@ export interface OciErrorInfo {
   readonly opcRequestId?: string;
 }
 
-const MAX_MESSAGE_CHARS = 200;
+/** OCI codes (`NotAuthenticated`) and request ids (`<hex>/<hex>/<hex>`) have these shapes; anything else is not shown. */
+const CODE_SHAPE = /^[A-Za-z0-9_.-]{1,64}$/;
+const REQUEST_ID_SHAPE = /^[A-Za-z0-9_./:-]{1,128}$/;
+const shaped = (value: string | null | undefined, shape: RegExp): string | undefined =>
+  value !== null && value !== undefined && shape.test(value) ? value : undefined;
 
 /**
  * Reads OCI's error shape `{"code","message"}` and the Docker registry shape
@@ -19,7 +23,7 @@ const MAX_MESSAGE_CHARS = 200;
  * only the status, never the body itself.
  */
 export function readOciError(response: HttpResponse): OciErrorInfo {
-  const opcRequestId = response.headers.get('opc-request-id') ?? undefined;
+  const opcRequestId = shaped(response.headers.get('opc-request-id'), REQUEST_ID_SHAPE);
   let parsed: unknown;
   try {
     parsed = JSON.parse(response.body);
@@ -27,8 +31,8 @@ export function readOciError(response: HttpResponse): OciErrorInfo {
     return { status: response.status, opcRequestId };
   }
   const first = pickErrorObject(parsed);
-  const code = typeof first?.code === 'string' ? first.code : undefined;
-  const message = typeof first?.message === 'string' ? shorten(redact(first.message)) : undefined;
+  const code = typeof first?.code === 'string' ? shaped(first.code, CODE_SHAPE) : undefined;
+  const message = typeof first?.message === 'string' ? redactOutside(first.message) : undefined;
   return { status: response.status, ociCode: code, message, opcRequestId };
 }
 
@@ -39,9 +43,4 @@ function pickErrorObject(value: unknown): { code?: unknown; message?: unknown } 
     return errors[0] as { code?: unknown; message?: unknown };
   }
   return value;
-}
-
-function shorten(text: string): string {
-  const oneLine = text.replace(/\s+/g, ' ').trim();
-  return oneLine.length > MAX_MESSAGE_CHARS ? `${oneLine.slice(0, MAX_MESSAGE_CHARS)}…` : oneLine;
 }

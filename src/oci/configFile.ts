@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { ProviderError } from '../errors.ts';
+import { redactOutside } from '../log.ts';
 import type { Env } from '../runtime.ts';
 
 /**
@@ -81,8 +82,9 @@ export function getProfile(config: OciConfig, name: string): Readonly<Record<str
   const own = config.profiles.get(name);
   if (own === undefined) {
     const names = [...config.profiles.keys()];
-    const existing = names.length > 0 ? `it has ${names.map((n) => `[${n}]`).join(', ')}` : 'it has no profiles';
-    throw new ProviderError('ERR_OCI_CONFIG', `the OCI config file ${config.path} has no profile [${name}]; ${existing}`, {
+    // Profile names come from the file and the environment: cleaned before they reach a log line.
+    const existing = names.length > 0 ? `it has ${names.map((n) => `[${redactOutside(n, 64)}]`).join(', ')}` : 'it has no profiles';
+    throw new ProviderError('ERR_OCI_CONFIG', `the OCI config file ${config.path} has no profile [${redactOutside(name, 64)}]; ${existing}`, {
       key: config.path,
       hint: 'profile names are case-sensitive; set the profile (or OCI_CLI_PROFILE) to one of those listed',
     });

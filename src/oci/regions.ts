@@ -1,4 +1,5 @@
 import { ProviderError, type ErrorCode } from '../errors.ts';
+import { redactOutside } from '../log.ts';
 import { BUILT_IN_REGIONS } from './regionTable.ts';
 
 /**
@@ -180,7 +181,8 @@ function metadataHint(source: string): string {
 /** JSON-quotes a value for a message, cut short: region strings are not secret, but may be long. */
 function quote(value: string): string {
   const MAX_QUOTED_CHARS = 64;
-  return JSON.stringify(value.length > MAX_QUOTED_CHARS ? `${value.slice(0, MAX_QUOTED_CHARS)}…` : value);
+  // Values from IMDS, a file or the environment: cleaned before they reach a log line.
+  return JSON.stringify(redactOutside(value, MAX_QUOTED_CHARS));
 }
 
 function normalizeRegion(region: RegionInfo): RegionInfo {

@@ -220,6 +220,22 @@ describe('configuration', () => {
     expect(line).toContain('OCIR_AUTH_METHOD');
   });
 
+  for (const [what, logFile, reason] of [
+    ['in a missing folder', () => join(tmp, 'no-such-dir', 'provider.log'), 'its folder does not exist'],
+    ['that is a directory', () => tmp, 'a directory'],
+  ] as const) {
+    test(`a log file ${what} is one warning line and the pull goes on`, async () => {
+      const file = logFile();
+      const result = await run(image(), { env: { LOG_FILE: file, LOG_LEVEL: 'info' } });
+      expect(result.status).toBe(0);
+      expect(validateKubeletResponse(result.stdout, V1).ok).toBe(true);
+      const warnings = result.stderr.split('\n').filter((l) => l.includes(' warn '));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toEndWith(` warn log file ${file} not used (${reason}); logging to stderr only`);
+      expect(result.stderr).not.toContain('ERR_');
+    });
+  }
+
   test('a custom token path that OCIR does not serve fails with the 404', async () => {
     const line = expectFailure(await run(image(), { env: { REGISTRY_TOKEN_PATH: '/wrong/path' } }), 'ERR_OCIR_TOKEN');
     expect(line).toContain('status=404');

@@ -21,6 +21,8 @@ export interface RunOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Bytes for stdin; undefined closes stdin at once. */
   readonly stdin?: string | Uint8Array;
+  /** Write `stdin` but never close the pipe, as a stuck kubelet would. */
+  readonly keepStdinOpen?: boolean;
   readonly cwd?: string;
   /** Kill after this long (like the kubelet's 60 s). */
   readonly killAfterMs?: number;
@@ -66,7 +68,9 @@ export function runProvider(options: RunOptions = {}): Promise<ProviderRun> {
     child.stdin.on('error', () => {
       // The provider may exit before reading all of a huge stdin; that is a valid outcome to assert on.
     });
-    if (options.stdin !== undefined) child.stdin.end(options.stdin);
+    if (options.keepStdinOpen === true) {
+      if (options.stdin !== undefined) child.stdin.write(options.stdin);
+    } else if (options.stdin !== undefined) child.stdin.end(options.stdin);
     else child.stdin.end();
   });
 }

@@ -156,6 +156,34 @@ describe('YAML', () => {
   });
 });
 
+describe('YAML beyond plain data is refused, naming the key', () => {
+  const cases: [string, string, string][] = [
+    ['an unknown tag', 'defaultUser: !!js/function "x"', 'defaultUser in /etc/cpo.yaml has the YAML tag !!js/function'],
+    ['a local tag', 'defaultUser: !foo x', 'defaultUser in /etc/cpo.yaml has the YAML tag !foo'],
+    ['even a standard tag', 'defaultUser: !!str BEARER_TOKEN', 'defaultUser in /etc/cpo.yaml has the YAML tag !!str'],
+    ['a tag on a list item', 'registryHosts: [a.example, !!binary aGk=]', 'registryHosts[1] in /etc/cpo.yaml has the YAML tag !!binary'],
+    ['a tag on the whole document', '!!map\ndefaultUser: x', '-config in /etc/cpo.yaml has the YAML tag !!map'],
+    ['an anchor', 'defaultUser: &u x\n', 'defaultUser in /etc/cpo.yaml has the YAML anchor &u'],
+    ['an alias', 'registryHosts: [a.example]\nrealmDomains: *h\n', 'realmDomains in /etc/cpo.yaml is the alias *h'],
+    ['a key that is a list', '? [a]\n: 1\n', '-config in /etc/cpo.yaml has a key that is not a string (a list)'],
+  ];
+  for (const [name, yaml, message] of cases) {
+    test(name, async () => {
+      const error = await configError(() => settingsFromYaml(yaml, '/etc/cpo.yaml'));
+      expect(error.message).toBe(`${message}; only plain values, mappings and lists are allowed`);
+    });
+  }
+  test('a second document is an error, not ignored', async () => {
+    const error = await configError(() => settingsFromYaml('defaultUser: a\n---\nregistryProtocol: http\n', '/etc/cpo.yaml'));
+    expect(error.message).toBe('the config file /etc/cpo.yaml holds 2 YAML documents; expected one');
+  });
+  test('quoted scalars and flow lists stay allowed', async () => {
+    const s = await settingsFromYaml('defaultUser: "BEARER_TOKEN"\nregistryHosts: [\'a.example\', "b.example"]\n', 'c.yaml');
+    expect(s.defaultUser).toBe('BEARER_TOKEN');
+    expect(s.registryHosts).toEqual(['a.example', 'b.example']);
+  });
+});
+
 test('-config wins over the environment, as in the original', async () => {
   const settings = await loadSettings({
     configPath: '/c.yaml',

@@ -1,0 +1,104 @@
+import { constants, promises as fsp, type Stats } from 'node:fs';
+
+/**
+ * Reading a file without trusting what the path names: `O_NONBLOCK` so a FIFO does not hang the
+ * exec, the type and size checked on the opened descriptor (`fstat`, so the file cannot be swapped
+ * between the check and the read), and never more than `maxBytes` read, so `/dev/zero` or a 100 MB
+ * file cannot grow memory. Symlinks are followed only when asked: Kubernetes mounts configs and
+ * tokens through symlinks, while a shared cache directory must not follow planted ones.
+ */
+const NO_FOLLOW = constants.O_NOFOLLOW ?? 0;
+const NON_BLOCK = constants.O_NONBLOCK ?? 0;
+
+/**
+ * Cap for every file the provider reads as input (settings YAML, OCI config, keys, CA, token files):
+ * the largest of them, a CA bundle, is a few hundred KiB.
+ */
+export const MAX_INPUT_FILE_BYTES = 1024 * 1024;
+
+export interface BoundedReadOptions {
+  readonly maxBytes: number;
+  /** Follow a symlink at `path` (config files) or refuse it (files in a directory others can write). */
+  readonly followSymlinks: boolean;
+}
+
+export type BoundedRead =
+  | { readonly ok: true; readonly bytes: Buffer; readonly stat: Stats }
+  | {
+      readonly ok: false;
+      readonly missing: boolean;
+      /** The Node error code (`ENOENT`, `EACCES`, `EISDIR`) or a short phrase for a refusal (`not a regular file: a FIFO`). */
+      readonly code: string;
+    };
+
+/** Reads at most `maxBytes` of a regular file. Never throws: every failure comes back as `ok: false`. */
+export async function readBoundedFile(path: string, options: BoundedReadOptions): Promise<BoundedRead> {
+  let handle: fsp.FileHandle | undefined;
+  try {
+    if (!options.followSymlinks && NO_FOLLOW === 0) {
+      // No O_NOFOLLOW on this platform (Windows): an lstat first is the best we can do.
+      if ((await fsp.lstat(path)).isSymbolicLink()) return refused('a symlink');
+    }
+    handle = await fsp.open(path, constants.O_RDONLY | NON_BLOCK | (options.followSymlinks ? 0 : NO_FOLLOW));
+    const stat = await handle.stat();
+    if (stat.isDirectory()) return refused('EISDIR');
+    if (!stat.isFile()) return refused(`not a regular file: ${kindOf(stat)}`);
+    if (stat.size > options.maxBytes) return refused(`larger than ${options.maxBytes} bytes`);
+    // Sized by the fstat, plus one byte, so a file that grows after the fstat is noticed and still capped.
+    let buffer = Buffer.alloc(Math.min(stat.size, options.maxBytes) + 1);
+    let length = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+      if (length > options.maxBytes) return refused(`larger than ${options.maxBytes} bytes`);
+      if (length === buffer.length) {
+        const bigger = Buffer.alloc(Math.min(buffer.length * 2, options.maxBytes + 1));
+        buffer.copy(bigger);
+        buffer = bigger;
+      }
+    }
+    return { ok: true, bytes: buffer.subarray(0, length), stat };
+  } catch (error) {
+    const code = errnoCode(error) ?? 'unknown error';
+    if (code === 'ENOENT') return { ok: false, missing: true, code };
+    if (code === 'ELOOP' && !options.followSymlinks) return refused('a symlink');
+    return refused(code);
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
+}
+
+/** An error for a `FileReader` caller: `code` is the Node code or the refusal, so existing `(${code})` messages read well. */
+export class FileRefusedError extends Error {
+  readonly code: string;
+  constructor(path: string, code: string) {
+    super(`${path}: ${code}`);
+    this.code = code;
+  }
+}
+
+/** The file's text (UTF-8), or a rejection with a `FileRefusedError` whose `code` says why. Follows symlinks. */
+export async function readBoundedText(path: string, maxBytes: number): Promise<string> {
+  const read = await readBoundedFile(path, { maxBytes, followSymlinks: true });
+  if (!read.ok) throw new FileRefusedError(path, read.code);
+  return new TextDecoder().decode(read.bytes);
+}
+
+function kindOf(stat: Stats): string {
+  if (stat.isFIFO()) return 'a FIFO';
+  if (stat.isCharacterDevice()) return 'a character device';
+  if (stat.isBlockDevice()) return 'a block device';
+  if (stat.isSocket()) return 'a socket';
+  if (stat.isSymbolicLink()) return 'a symlink';
+  return 'a special file';
+}
+
+function refused(code: string): BoundedRead {
+  return { ok: false, missing: false, code };
+}
+
+function errnoCode(error: unknown): string | undefined {
+  if (typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string') return error.code;
+  return undefined;
+}
