@@ -35,7 +35,8 @@ const SECRET_PATTERNS: readonly RegExp[] = [
   /\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.?[A-Za-z0-9_-]*/g,
   /signature="[^"]*"/gi,
   /\b(Bearer|Basic)\s+[A-Za-z0-9_.\-+/=]+/gi,
-  /("?(?:password|token|access_token|pass_phrase|passphrase)"?\s*[:=]\s*)"?[^"\s,}]+"?/gi,
+  // Not after a word character: the error code ERR_OCIR_TOKEN is no `token:` field, and its message must survive.
+  /((?<!\w)"?(?:password|token|access_token|pass_phrase|passphrase)"?\s*[:=]\s*)"?[^"\s,}]+"?/gi,
 ];
 
 /** Replaces anything that looks like a credential with `[redacted]`. */

@@ -6,7 +6,7 @@ import type { Clock, Env, FileReader } from '../../runtime.ts';
 import { DEFAULT_PROFILE, OCI_CONFIG_FILE_ENV, expandHome, getProfile, locateOciConfig, parseOciConfig } from '../configFile.ts';
 import type { OciConfigLocation } from '../configFile.ts';
 import type { Identity, IdentityProvider } from '../identity.ts';
-import { decodeJwtClaims, jwtExpiresAtMs } from '../jwt.ts';
+import { decodeJwtClaims, readSessionLifetime } from '../jwt.ts';
 import { loadPrivateKey, md5Fingerprint } from '../keys.ts';
 import { memoizeIdentity } from './memoizeIdentity.ts';
 
@@ -122,20 +122,14 @@ async function loadSessionIdentity(
     });
   }
   const claims = decodeJwtClaims(token, 'ERR_OCI_CONFIG', source);
-  const expiresAtMs = jwtExpiresAtMs(claims);
-  if (expiresAtMs === undefined) {
-    throw new ProviderError('ERR_OCI_CONFIG', `${source} holds a token without an exp claim`, {
+  const lifetime = readSessionLifetime(claims, clock.now());
+  if ('unusable' in lifetime) {
+    throw new ProviderError('ERR_OCI_CONFIG', `the session token in ${source} ${lifetime.unusable}`, {
       key: tokenPath,
-      hint: `run oci session authenticate --profile-name ${profile.name}`,
+      hint: `run oci session refresh --profile ${profile.name}, or oci session authenticate --profile-name ${profile.name}`,
     });
   }
-  if (expiresAtMs <= clock.now()) {
-    throw new ProviderError(
-      'ERR_OCI_CONFIG',
-      `the session token in ${source} expired at ${new Date(expiresAtMs).toISOString()}`,
-      { key: tokenPath, hint: `run oci session refresh --profile ${profile.name}, or oci session authenticate` },
-    );
-  }
+  const { expiresAtMs } = lifetime;
   const { privateKey } = await loadProfileKey(init, profile);
   const tenancy = value(profile.values, 'tenancy') ?? claims.tenant;
   return {
