@@ -49,6 +49,13 @@ describe('checkSettings', () => {
     expect(outcome.value).toBeUndefined();
   });
 
+  test('fails on a wildcard in an IP address in REGISTRY_HOSTS: doctor shares the provider\'s rule', async () => {
+    const provider = entry({ env: [{ name: 'REGISTRY_HOSTS', value: '*.*.0.1:5000' }] });
+    const outcome = await checkSettings({ cliConfigPath: undefined, provider, env: {}, files, fs: nodeFs(rootWith({})) });
+    expect(outcome.result.status).toBe('fail');
+    expect(outcome.result.detail).toContain('REGISTRY_HOSTS entry "*.*.0.1:5000" is unusable: is an IP address with a wildcard');
+  });
+
   test("fails when the entry's -config file is missing or its args are not the provider's", async () => {
     const missing = await checkSettings({ cliConfigPath: undefined, provider: entry({ args: ['-config', '/nope.yaml'] }), env: {}, files, fs: nodeFs(rootWith({})) });
     expect(missing.result.detail).toContain('cannot read the config file /nope.yaml');
