@@ -11,7 +11,7 @@ afterEach(removeFakeRoots);
 
 const files: FileReader = { readText: (path) => Promise.resolve(readFileSync(path, 'utf8')) };
 function entry(over: Partial<ProviderEntry> = {}): ProviderEntry {
-  return { file: '/c.yaml', apiVersion: 'credentialprovider.kubelet.k8s.io/v1', defaultCacheDuration: '55m', matchImages: ['*.ocir.io'], args: [], env: [], ...over };
+  return { file: '/c.yaml', apiVersion: 'credentialprovider.kubelet.k8s.io/v1', configApiVersion: 'kubelet.config.k8s.io/v1', defaultCacheDuration: '55m', matchImages: ['*.ocir.io'], args: [], env: [], ...over };
 }
 
 describe('checkSettings', () => {
