@@ -15,6 +15,7 @@ import { checkKubeletVersion, featureGateFromArgv, NAME as VERSION_CHECK, parseK
 import { checkMatchImages } from './checks/matchImages.ts';
 import { ACCESS_CHECK, checkRepositoryAccess } from './checks/repositoryAccess.ts';
 import { checkSettings } from './checks/settings.ts';
+import { checkWorkloadIdentity } from './checks/workloadIdentity.ts';
 import type { NodeFs } from './nodeFs.ts';
 import { DEFAULT_PROC_DIR, INSTALL_BIN_DIR, INSTALL_CONFIG_PATH, type DoctorOptions } from './options.ts';
 import { skip, type CheckResult, type Outcome } from './types.ts';
@@ -81,6 +82,8 @@ export async function runChecks(input: RunnerInput): Promise<CheckResult[]> {
     await checkSettings({ cliConfigPath: input.cliConfigPath, provider: config.value, env: input.env, files: input.files, fs }),
   );
   const run = settings.value;
+  const workload = checkWorkloadIdentity(config.value, run?.settings);
+  if (workload !== undefined) results.push(workload);
   const imds = record(
     run === undefined
       ? skip('IMDS', 'skipped: the provider settings failed')

@@ -95,6 +95,8 @@ describe('doctor', () => {
     expect(line).toStartWith('FAIL');
     expect(line).toContain('kubelet v1.32.4 (/proc-132/700/exe --version): tokenAttributes is an unknown field before 1.33');
     expect(mark(run, 'kubelet config')).toBe('PASS');
+    // tokenAttributes is configured: doctor says what it cannot check (RBAC resourceNames).
+    expect(report(run).get('workload identity')).toContain('doctor cannot see RBAC');
   });
 
   test('a kubelet binary doctor cannot run: the version is a WARN, not a FAIL', async () => {
