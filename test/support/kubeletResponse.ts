@@ -1,9 +1,8 @@
 /**
  * What the kubelet would do with the provider's stdout, reimplemented for tests so that a
  * response is checked offline against the kubelet's real rules (docs: kubelet-protocol.md §1.4,
- * §1.6, §1.7). Written independently of `src/kubelet/` (except the shared `urlsMatch`, which has
- * its own tests) so a bug in the encoder is not mirrored here; durations are read by the oracle's
- * own transcription of Go's `time.ParseDuration` (goDuration.ts).
+ * §1.6, §1.7). Written independently of `src/` so a bug in the encoder is not mirrored here: host
+ * matching (kubeletGlob.ts) and durations (goDuration.ts) are the oracle's own transcriptions of Go.
  *
  * Sources: `kubernetes/kubernetes` `pkg/credentialprovider/plugin/plugin.go` (`ExecPlugin`,
  * `decodeResponse`, `provide`), `pkg/credentialprovider/keyring.go`; `kubernetes/apimachinery`
@@ -12,7 +11,7 @@
  * and duplicate fields are errors); Go's `encoding/json` and `time.ParseDuration`.
  */
 import { Buffer } from 'node:buffer';
-import { urlsMatch, parseSchemelessUrl } from '../../src/kubelet/glob.ts';
+import { kubeletUrlsMatch as urlsMatch, parseSchemeless as parseSchemelessUrl } from './kubeletGlob.ts';
 import { parseGoDuration } from './goDuration.ts';
 
 export { parseGoDuration };
