@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { formatErrorLine, ProviderError } from '../errors.ts';
 import { parseImage, type ImageReference } from '../kubelet/image.ts';
 import { createLogger, type LogLevel } from '../log.ts';
@@ -30,6 +32,8 @@ export interface DoctorRequest {
 }
 
 const EXIT_USAGE = 2;
+/** `kubelet --version` prints at once; a binary that hangs must not hold up the report. */
+const VERSION_TIMEOUT_MS = 5_000;
 const PROXY_VARIABLES = ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy'] as const;
 
 /**
@@ -61,7 +65,17 @@ export async function runDoctor(request: DoctorRequest, io: DoctorIo): Promise<n
     transportFor: (env) => (PROXY_VARIABLES.some((name) => env[name] !== io.env[name]) ? createFetchTransport(env) : io.transport),
     homeDir: io.homeDir,
     log,
+    runVersion: (nodePath) => runVersion(join(request.options.root, nodePath)),
   });
   await io.writeStdout(formatReport(results));
   return exitStatus(results);
+}
+
+function runVersion(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(path, ['--version'], { timeout: VERSION_TIMEOUT_MS, env: {}, maxBuffer: 64 * 1024 }, (error, stdout) => {
+      if (error !== null) reject(new Error(error.message, { cause: error }));
+      else resolve(stdout);
+    });
+  });
 }

@@ -10,10 +10,12 @@ import { checkExecutable } from './checks/executable.ts';
 import { IDENTITY_CHECK, checkIdentity } from './checks/identity.ts';
 import { checkImds } from './checks/imds.ts';
 import { checkKubeletConfig } from './checks/kubeletConfig.ts';
-import { checkKubeletFlags } from './checks/kubeletFlags.ts';
+import { checkKubeletFlags, type KubeletProcess } from './checks/kubeletFlags.ts';
+import { checkKubeletVersion, featureGateFromArgv, NAME as VERSION_CHECK, parseKubeletVersion, SA_TOKEN_GATE, type KubeletVersion } from './checks/kubeletVersion.ts';
 import { checkMatchImages } from './checks/matchImages.ts';
 import { ACCESS_CHECK, checkRepositoryAccess } from './checks/repositoryAccess.ts';
 import { checkSettings } from './checks/settings.ts';
+import { checkWorkloadIdentity } from './checks/workloadIdentity.ts';
 import type { NodeFs } from './nodeFs.ts';
 import { DEFAULT_PROC_DIR, INSTALL_BIN_DIR, INSTALL_CONFIG_PATH, type DoctorOptions } from './options.ts';
 import { skip, type CheckResult, type Outcome } from './types.ts';
@@ -39,6 +41,11 @@ export interface RunnerInput {
   readonly transportFor: (env: Env) => Transport;
   readonly homeDir: string | undefined;
   readonly log: Logger;
+  /**
+   * Runs `<node path> --version` and gives its output (doctor: the kubelet's `/proc/<pid>/exe`,
+   * the binary actually running even if the file on disk was replaced). Absent: version unknown.
+   */
+  readonly runVersion?: (nodePath: string) => Promise<string>;
 }
 
 /**
@@ -64,11 +71,21 @@ export async function runChecks(input: RunnerInput): Promise<CheckResult[]> {
   const configPath = options.kubeletConfig ?? flags.kubelet?.configPath ?? INSTALL_CONFIG_PATH;
   record(await checkExecutable(fs, binDir, options.providerName));
   const config = record(await checkKubeletConfig(fs, configPath, options.providerName));
+  if (flags.kubelet === undefined) record(skip(VERSION_CHECK, 'skipped: no running kubelet'));
+  else {
+    const found = await kubeletVersion(input, flags.kubelet, options.procDir ?? DEFAULT_PROC_DIR);
+    const configIsDirectory = await fs.stat(configPath).then((facts) => facts.isDirectory, () => false);
+    results.push(
+      checkKubeletVersion({ ...found, provider: config.value, configIsDirectory, saTokenGate: featureGateFromArgv(flags.kubelet.argv, SA_TOKEN_GATE) }),
+    );
+  }
 
   const settings = record(
     await checkSettings({ cliConfigPath: input.cliConfigPath, configPathOf: input.configPathOf, provider: config.value, env: input.env, files: input.files, fs }),
   );
   const run = settings.value;
+  const workload = checkWorkloadIdentity(config.value, run?.settings);
+  if (workload !== undefined) results.push(workload);
   const imds = record(
     run === undefined
       ? skip('IMDS', 'skipped: the provider settings failed')
@@ -149,4 +166,21 @@ async function regionSources(input: RunnerInput, env: Env): Promise<RegionMetada
   }
   const regionMetadataEnv = env[REGION_METADATA_ENV];
   return { ...(regionsConfigJson === undefined ? {} : { regionsConfigJson }), ...(regionMetadataEnv === undefined ? {} : { regionMetadataEnv }) };
+}
+
+async function kubeletVersion(
+  input: RunnerInput,
+  kubelet: KubeletProcess,
+  procDir: string,
+): Promise<{ version: KubeletVersion | undefined; versionProblem?: string; source?: string }> {
+  if (input.runVersion === undefined) return { version: undefined, versionProblem: 'no way to run the kubelet binary' };
+  const source = `${procDir}/${kubelet.pid}/exe --version`;
+  let output: string;
+  try {
+    output = await input.runVersion(`${procDir}/${kubelet.pid}/exe`);
+  } catch (error) {
+    return { version: undefined, versionProblem: `${source} failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}` };
+  }
+  const version = parseKubeletVersion(output);
+  return version === undefined ? { version, versionProblem: `${source} printed no version` } : { version, source };
 }

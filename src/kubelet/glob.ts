@@ -136,7 +136,8 @@ export function filepathMatch(pattern: string, name: string): boolean | undefine
       if (c !== '/' || s[si] === '/') {
         const step = matchOne(p, pi, s[si] ?? '');
         if (step === undefined) return undefined;
-        if (step.matched && s[si] !== '/') {
+        // `?` and classes never match the separator; a literal `/` in the pattern does (Go: a*/b matches abc/b).
+        if (step.matched && (s[si] !== '/' || p[pi] === '/')) {
           pi = step.next;
           si++;
           continue;

@@ -71,6 +71,51 @@ export function jwtIssuedAtMs(claims: JwtClaims): number | undefined {
   return claims.iat === undefined ? undefined : claims.iat * 1000;
 }
 
+/**
+ * The longest a session token may still have to live. OCI does not document session lifetimes:
+ * the Go SDK's instance fixture lives 6 h, `oci session authenticate` tokens 1 h (refreshable for
+ * at most 24 h). An `exp` further out is not a session lifetime but a unit mistake (milliseconds
+ * read as seconds) or a mis-minted token, and caching on it would keep a dead session for days.
+ */
+export const MAX_SESSION_REMAINING_MS = 24 * 3_600_000;
+
+/** When a session token stops working and when it was issued, both checked against the clock. */
+export interface SessionLifetime {
+  readonly expiresAtMs: number;
+  /** `iat`, or `nowMs` when the token carries none. */
+  readonly issuedAtMs: number;
+}
+
+/**
+ * The validity window of a session token (instance, resource, workload, `oci session` token), or
+ * why it may not be used: no `exp`, an `exp` not after `nowMs`, an `exp` not after `iat`, or
+ * an `exp` more than {@link MAX_SESSION_REMAINING_MS} away. Each would otherwise be
+ * cached as a long-lived (or never-valid) session. The reason is a sentence fragment that
+ * follows the token's name ("the RPST from the OKE proxymux has no exp claim").
+ */
+export function readSessionLifetime(claims: JwtClaims, nowMs: number): SessionLifetime | { readonly unusable: string } {
+  const expiresAtMs = jwtExpiresAtMs(claims);
+  const issuedAtMs = jwtIssuedAtMs(claims);
+  if (expiresAtMs === undefined) return { unusable: 'has no exp claim' };
+  // Expiry first: "expired" is what an operator acts on, whatever else is wrong with the token.
+  if (expiresAtMs <= nowMs) return { unusable: `expired at ${describeInstant(expiresAtMs)}` };
+  if (issuedAtMs !== undefined && expiresAtMs <= issuedAtMs) {
+    return { unusable: `expires (exp ${describeInstant(expiresAtMs)}) no later than it was issued (iat ${describeInstant(issuedAtMs)})` };
+  }
+  if (expiresAtMs - nowMs > MAX_SESSION_REMAINING_MS) {
+    return {
+      unusable: `claims to be valid until ${describeInstant(expiresAtMs)}, more than ${MAX_SESSION_REMAINING_MS / 3_600_000} h from now; no OCI session lives that long`,
+    };
+  }
+  return { expiresAtMs, issuedAtMs: issuedAtMs ?? nowMs };
+}
+
+/** ISO time when a Date can hold it; otherwise the raw claim in seconds (a huge `exp` must not throw here). */
+export function describeInstant(ms: number): string {
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? `${ms / 1000} s after the epoch` : date.toISOString();
+}
+
 function decodeJsonObject(segment: string, fail: () => ProviderError): Record<string, unknown> {
   // A length of 1 mod 4 cannot come from any byte string.
   if (!BASE64URL.test(segment) || segment.replace(/=+$/, '').length % 4 === 1) throw fail();

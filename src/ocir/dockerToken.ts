@@ -9,6 +9,18 @@ import { GENERIC_HEADERS, signRequest, type SigningIdentity } from '../oci/signe
 export const DEFAULT_TOKEN_PATH = '/20180419/docker/token';
 /** Docker's spec default is 60 s, but OCIR tokens live 3600 s (observed); used only when `expires_in` is missing. */
 export const DEFAULT_DOCKER_TOKEN_LIFETIME_S = 3600;
+/**
+ * The longest `expires_in` believed. OCIR's tokens live 3600 s; a day and more is no registry
+ * token's lifetime but a unit mistake (3600000 "seconds" meant as ms), and the kubelet would keep
+ * the dead token that long.
+ */
+export const MAX_DOCKER_TOKEN_LIFETIME_S = 24 * 3600;
+/**
+ * What a token may be made of: visible ASCII. It travels as a registry password, then as a Bearer
+ * credential (RFC 6750 token68 is ASCII) or inside Basic auth; anything else (controls, spaces,
+ * non-ASCII, a lone UTF-16 surrogate that Go would turn into U+FFFD) arrives changed or not at all.
+ */
+const TOKEN_CHARACTERS = /^[\x21-\x7e]+$/;
 export const OCIR_TIMEOUT_MS = 10_000;
 
 /** A docker token and when it stops working. The token is a secret: never log it. */
@@ -87,11 +99,34 @@ export function parseDockerTokenResponse(body: string, host: string, nowMs: numb
   if (token === undefined) {
     throw new ProviderError('ERR_OCIR_TOKEN', 'OCIR answered 200 without a token', { host });
   }
-  const lifetimeS =
-    typeof fields.expires_in === 'number' && Number.isFinite(fields.expires_in) && fields.expires_in > 0
-      ? fields.expires_in
-      : DEFAULT_DOCKER_TOKEN_LIFETIME_S;
-  return { token, expiresAtMs: nowMs + lifetimeS * 1000 };
+  if (!TOKEN_CHARACTERS.test(token)) {
+    // The position helps a support ticket; the character itself could be part of a secret.
+    const at = [...token].findIndex((c) => !TOKEN_CHARACTERS.test(c));
+    throw new ProviderError('ERR_OCIR_TOKEN', `OCIR answered 200 with a token that cannot be passed on as a registry password (character ${at + 1} is not visible ASCII)`, {
+      host,
+      hint: 'OCIR tokens are printable ASCII; a proxy or middlebox between the node and OCIR may have altered the answer',
+    });
+  }
+  return { token, expiresAtMs: nowMs + lifetimeSeconds(fields.expires_in, host) * 1000 };
+}
+
+/**
+ * `expires_in` when absent is the documented default. Present, it must be what Docker's own Go
+ * client decodes (an `int`) and lie in 1 s to {@link MAX_DOCKER_TOKEN_LIFETIME_S}: anything else
+ * (0, negative, a string, a fraction, a huge number) means the answer is not understood, and
+ * guessing a lifetime would let the kubelet cache a dead token. A clear failure is retried on the
+ * next pull; a wrong cache entry is not.
+ */
+function lifetimeSeconds(value: unknown, host: string): number {
+  if (value === undefined) return DEFAULT_DOCKER_TOKEN_LIFETIME_S;
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_DOCKER_TOKEN_LIFETIME_S) return value;
+  // From JSON.parse, so always stringifiable; a number is shown as itself (JSON would write Infinity as null).
+  const shown = typeof value === 'number' ? String(value) : JSON.stringify(value);
+  throw new ProviderError(
+    'ERR_OCIR_TOKEN',
+    `OCIR answered 200 with an unusable expires_in ${shown.length > 40 ? `${shown.slice(0, 40)}…` : shown}: it must be whole seconds from 1 to ${MAX_DOCKER_TOKEN_LIFETIME_S}`,
+    { host, hint: 'the answer did not come from OCIR as expected; check registryHosts and any proxy between the node and OCIR' },
+  );
 }
 
 function nonEmptyString(value: unknown): string | undefined {

@@ -124,8 +124,12 @@ const MAX_PORT = 65535;
  * when given, must equal the image's. The reasons cover the kubelet traps (kubelet-protocol.md §5,
  * items 5 and 6): a scheme, a path or `/*`, an empty label, a bad port.
  *
- * One rule is ours: the last two labels must be literal. A wildcard there (`*.*`, `registry.*`,
- * `*.com`) would trust hosts of any owner with the node's identity; name the domain instead.
+ * Two rules are ours, because a wildcard is only as safe as the ownership behind the literal part:
+ * - the last two labels must be literal. A wildcard there (`*.*`, `registry.*`, `*.com`) would
+ *   trust hosts of any owner with the node's identity; name the domain instead;
+ * - an IP address takes no wildcard at all. `*.*.0.1` keeps two literal labels, but an address
+ *   has no owner above it the way a domain does: it would trust every network's `x.y.0.1`.
+ *   (IPv6 literals are refused whole, above: the kubelet never matches them.)
  */
 export function validateHostPattern(pattern: string): string | undefined {
   if (pattern.trim() === '') return 'is empty';
@@ -157,11 +161,26 @@ export function validateHostPattern(pattern: string): string | undefined {
   for (const label of labels) {
     if (filepathMatch(label, 'a') === undefined) return `has a malformed glob in ${JSON.stringify(label)}`;
   }
-  if (labels.slice(-2).some((label) => /[*[\]^]/.test(label))) {
+  const hasWildcard = (label: string) => /[*[\]^]/.test(label);
+  if (looksLikeIpv4(labels) && labels.some(hasWildcard)) {
+    return 'is an IP address with a wildcard; wildcards belong to DNS names, so list each address (e.g. "10.0.0.5:5000")';
+  }
+  if (labels.slice(-2).some(hasWildcard)) {
     return (
       'has a wildcard in its last two labels, which would trust hosts of any owner; ' +
       'name the domain, e.g. "*.corp.example"'
     );
   }
   return undefined;
+}
+
+/**
+ * An IPv4 literal or a glob over one: the last label is all digits (no DNS name ends in a numeric
+ * label, RFC 3696 §2), or every label is digits or a glob over digits and one is plain digits
+ * (`10.0.0.*`).
+ */
+function looksLikeIpv4(labels: readonly string[]): boolean {
+  const digits = (label: string) => /^[0-9]+$/.test(label);
+  if (digits(labels.at(-1) ?? '')) return true;
+  return labels.some(digits) && labels.every((label) => /^[0-9*[\]^-]+$/.test(label));
 }

@@ -27,11 +27,25 @@ beforeAll(async () => {
   const cmdline = (...argv: string[]) => `${argv.join('\0')}\0`;
   put('/proc/1/cmdline', cmdline('/sbin/init'));
   put('/proc/812/cmdline', cmdline('/usr/bin/kubelet', '--v=2', `${BIN_FLAG}=${BIN}`, CONFIG_FLAG, CONFIG));
+  // /proc/<pid>/exe stands for the running binary; doctor runs it with --version.
+  put('/proc/812/exe', '#!/bin/sh\n[ "$1" = --version ] && echo "Kubernetes v1.34.1"\n', 0o755);
+  // A 1.32 kubelet given a config with tokenAttributes: it would refuse to start (unknown field).
+  put('/proc-132/700/cmdline', cmdline('/usr/bin/kubelet', `${BIN_FLAG}=${BIN}`, `${CONFIG_FLAG}=/etc/wi/config.yaml`));
+  put('/proc-132/700/exe', '#!/bin/sh\necho "Kubernetes v1.32.4"\n', 0o755);
+  // A kubelet whose binary cannot be run: the version is unknown.
+  put('/proc-unknown/701/cmdline', cmdline('/usr/bin/kubelet', `${BIN_FLAG}=${BIN}`, `${CONFIG_FLAG}=${CONFIG}`));
   // A second process table whose kubelet lacks the config flag.
   put('/proc-without-flag/900/cmdline', cmdline('/usr/bin/kubelet', `${BIN_FLAG}=${BIN}`));
   put(`${BIN}/credential-provider-oke`, '#!/bin/sh\n', 0o755);
   const released = readFileSync(join(import.meta.dir, '../../deploy/credential-provider-config.yaml'), 'utf8');
   put(CONFIG, released.replace('      - "*.ocir.io"\n', `      - "*.ocir.io"\n      - "${emulator.registryHost}"\n`));
+  put(
+    '/etc/wi/config.yaml',
+    released.replace('      - "*.ocir.io"\n', `      - "*.ocir.io"\n      - "${emulator.registryHost}"\n`).replace(
+      '    defaultCacheDuration:',
+      '    tokenAttributes:\n      serviceAccountTokenAudience: oke-workload-identity\n      cacheType: ServiceAccount\n      requireServiceAccount: false\n    defaultCacheDuration:',
+    ),
+  );
 });
 afterAll(async () => {
   await emulator.stop();
@@ -64,13 +78,32 @@ describe('doctor', () => {
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     const checks = report(run);
-    expect([...checks.keys()]).toEqual(['kubelet flags', 'executable', 'kubelet config', 'provider settings', 'IMDS', 'matchImages', 'identity', 'docker token', 'repository access']);
+    expect([...checks.keys()]).toEqual(['kubelet flags', 'executable', 'kubelet config', 'kubelet version', 'provider settings', 'IMDS', 'matchImages', 'identity', 'docker token', 'repository access']);
     for (const [name, line] of checks) expect(`${name}: ${line.slice(0, 4)}`).toBe(`${name}: PASS`);
     expect(checks.get('kubelet flags')).toContain('kubelet (pid 812) runs with');
     expect(checks.get('identity')).toContain(`tenancy ${emulator.tenancyId}, instance ${emulator.instanceId}`);
-    expect(run.stdout).toEndWith('9 passed, 0 warned, 0 failed, 0 skipped\n');
+    expect(checks.get('kubelet version')).toContain('kubelet v1.34.1 (/proc/812/exe --version) accepts');
+    expect(run.stdout).toEndWith('10 passed, 0 warned, 0 failed, 0 skipped\n');
     expect(run.stdout).not.toContain(emulator.lastDockerToken!);
     expect(run.stdout).not.toMatch(/ST\$|eyJ|BEGIN .*PRIVATE KEY/);
+  });
+
+  test('a 1.32 kubelet with tokenAttributes in its config: FAIL naming the field, exit 1', async () => {
+    const run = await doctor('--proc-dir', '/proc-132');
+    expect(run.status).toBe(1);
+    const line = report(run).get('kubelet version') ?? '';
+    expect(line).toStartWith('FAIL');
+    expect(line).toContain('kubelet v1.32.4 (/proc-132/700/exe --version): tokenAttributes is an unknown field before 1.33');
+    expect(mark(run, 'kubelet config')).toBe('PASS');
+    // tokenAttributes is configured: doctor says what it cannot check (RBAC resourceNames).
+    expect(report(run).get('workload identity')).toContain('doctor cannot see RBAC');
+  });
+
+  test('a kubelet binary doctor cannot run: the version is a WARN, not a FAIL', async () => {
+    const run = await doctor('--proc-dir', '/proc-unknown');
+    const line = report(run).get('kubelet version') ?? '';
+    expect(line).toStartWith('WARN');
+    expect(line).toContain("cannot tell the running kubelet's version (/proc-unknown/701/exe --version failed");
   });
 
   test('IMDS down: the IMDS check fails, what needs it is skipped, exit 1', async () => {

@@ -157,6 +157,25 @@ describe('fault injection', () => {
     expect(() => emulator.inject('imds', { status: 500 }, 0)).toThrow();
   });
 
+  test('whenCalls resolves on the call that reaches the count, per endpoint or in total', async () => {
+    const own = await startEmulator();
+    try {
+      let resolved = false;
+      const waiting = own.whenCalls(2, 'imds.region').then(() => {
+        resolved = true;
+      });
+      await imdsGet(own, '/instance/region');
+      await Promise.resolve();
+      expect(resolved).toBe(false);
+      await imdsGet(own, '/instance/region');
+      await waiting;
+      expect(own.calls('imds.region')).toBe(2);
+      await own.whenCalls(1); // already reached: resolves at once
+    } finally {
+      await own.stop();
+    }
+  });
+
   test('{hang} never answers, and stop() still finishes (open sockets are destroyed)', async () => {
     const own = await startEmulator();
     own.inject('ocir.token', { hang: true });
@@ -170,7 +189,7 @@ describe('fault injection', () => {
       () => 'failed',
     );
     // Both requests have reached the emulator once they are counted.
-    while (own.calls() < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    await own.whenCalls(2);
     await own.stop();
     expect(await hung).toBe('failed');
     expect(await delayed).toBe('failed');

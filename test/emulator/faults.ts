@@ -38,10 +38,14 @@ interface PendingFault {
 export class FaultBoard {
   readonly #counts = new Map<EndpointName, number>();
   #pending: PendingFault[] = [];
+  #waiters: { readonly endpoint: EndpointName | undefined; readonly count: number; readonly resolve: () => void }[] = [];
 
   /** Counts a call to `endpoint` and returns the fault it must get, if any. */
   record(endpoint: EndpointName): Fault | undefined {
     this.#counts.set(endpoint, (this.#counts.get(endpoint) ?? 0) + 1);
+    const reached = this.#waiters.filter((w) => this.calls(w.endpoint) >= w.count);
+    this.#waiters = this.#waiters.filter((w) => !reached.includes(w));
+    for (const waiter of reached) waiter.resolve();
     const pending = this.#pending.find((p) => p.target === endpoint || p.target === groupOf(endpoint));
     if (pending === undefined) return undefined;
     pending.remaining -= 1;
@@ -54,6 +58,12 @@ export class FaultBoard {
     let total = 0;
     for (const count of this.#counts.values()) total += count;
     return total;
+  }
+
+  /** Resolves once `calls(endpoint)` reaches `count` (at once if it already has): a test waits for the event, not for time. */
+  whenCalls(count: number, endpoint?: EndpointName): Promise<void> {
+    if (this.calls(endpoint) >= count) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ endpoint, count, resolve }));
   }
 
   resetCalls(): void {

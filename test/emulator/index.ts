@@ -76,6 +76,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       REGISTRY_HOSTS: ocir.host,
     }),
     calls: (endpoint) => state.faults.calls(endpoint),
+    whenCalls: (count, endpoint) => state.faults.whenCalls(count, endpoint),
     resetCalls: () => state.faults.resetCalls(),
     inject: (endpoint, fault, times = 1) => state.faults.inject(endpoint, fault, times),
     clearFaults: () => state.faults.clear(),

@@ -145,6 +145,8 @@ export interface Emulator {
   env(): Record<string, string>;
   /** Calls per endpoint, rejected and faulted ones included; without an argument, the total over all endpoints. */
   calls(endpoint?: EndpointName): number;
+  /** Resolves once `calls(endpoint)` reaches `count`: the event of requests having arrived, without polling. */
+  whenCalls(count: number, endpoint?: EndpointName): Promise<void>;
   resetCalls(): void;
   /** The next `times` (default 1) calls to `endpoint`, or to any endpoint of a group, get `fault` instead. */
   inject(endpoint: FaultTarget, fault: Fault, times?: number): void;

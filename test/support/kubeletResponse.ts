@@ -1,8 +1,8 @@
 /**
  * What the kubelet would do with the provider's stdout, reimplemented for tests so that a
  * response is checked offline against the kubelet's real rules (docs: kubelet-protocol.md §1.4,
- * §1.6, §1.7). Written independently of `src/kubelet/` (except the shared `urlsMatch`, which has
- * its own tests) so a bug in the encoder is not mirrored here.
+ * §1.6, §1.7). Written independently of `src/` so a bug in the encoder is not mirrored here: host
+ * matching (kubeletGlob.ts) and durations (goDuration.ts) are the oracle's own transcriptions of Go.
  *
  * Sources: `kubernetes/kubernetes` `pkg/credentialprovider/plugin/plugin.go` (`ExecPlugin`,
  * `decodeResponse`, `provide`), `pkg/credentialprovider/keyring.go`; `kubernetes/apimachinery`
@@ -11,11 +11,19 @@
  * and duplicate fields are errors); Go's `encoding/json` and `time.ParseDuration`.
  */
 import { Buffer } from 'node:buffer';
-import { urlsMatch, parseSchemelessUrl } from '../../src/kubelet/glob.ts';
-import type { AuthEntry, CacheKeyType } from '../../src/kubelet/response.ts';
-import { parseGoDuration } from '../../src/kubelet/duration.ts';
+import { kubeletUrlsMatch as urlsMatch, parseSchemeless as parseSchemelessUrl } from './kubeletGlob.ts';
+import { parseGoDuration } from './goDuration.ts';
 
 export { parseGoDuration };
+
+/** The kubelet's `AuthConfig` as it decodes it. */
+export interface AuthEntry {
+  readonly username: string;
+  readonly password: string;
+}
+
+/** The cache key types the kubelet knows (`provide()` in plugin.go). */
+export type CacheKeyType = 'Image' | 'Registry' | 'Global';
 
 /** The response as the kubelet holds it after a successful decode. */
 export interface KubeletView {

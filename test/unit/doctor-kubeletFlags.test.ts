@@ -47,7 +47,7 @@ describe('checkKubeletFlags', () => {
     const outcome = await checkKubeletFlags(nodeFs(root), '/proc');
     expect(outcome.result.status).toBe('pass');
     expect(outcome.result.detail).toContain('pid 812');
-    expect(outcome.kubelet).toEqual({ pid: 812, binDir: BIN, configPath: CONFIG });
+    expect(outcome.kubelet).toEqual({ pid: 812, binDir: BIN, configPath: CONFIG, argv: ['/usr/bin/kubelet', '--v=2', `${BIN_DIR_FLAG}=${BIN}`, CONFIG_FLAG, CONFIG] });
   });
 
   test('finds the kubelet by the basename of argv[0], the lowest pid first', async () => {
@@ -66,7 +66,7 @@ describe('checkKubeletFlags', () => {
     expect(outcome.result.detail).toContain(CONFIG_FLAG);
     expect(outcome.result.detail).not.toContain(BIN_DIR_FLAG);
     expect(outcome.result.fix).toContain('--kubelet-extra-args');
-    expect(outcome.kubelet).toEqual({ pid: 77, binDir: BIN, configPath: undefined });
+    expect(outcome.kubelet).toEqual({ pid: 77, binDir: BIN, configPath: undefined, argv: ['/usr/bin/kubelet', `${BIN_DIR_FLAG}=${BIN}`] });
   });
 
   test('fails naming both flags when neither is there', async () => {

@@ -1,4 +1,5 @@
 import { parseArgs } from '../../src/cli/args.ts';
+import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,6 +32,7 @@ beforeAll(async () => {
   };
   put('/proc/4242/cmdline', ['/usr/bin/kubelet', `--image-credential-provider-bin-dir=${BIN}`, '--image-credential-provider-config', CONFIG, ''].join('\0'));
   put(`${BIN}/credential-provider-oke`, '#!/bin/sh\n', 0o755);
+  put('/proc/4242/exe', '#!/bin/sh\necho "Kubernetes v1.34.0"\n', 0o755);
   // The released matchImages plus the emulator's registry, which is what the image names.
   put(CONFIG, RELEASED.replace('      - "*.ocir.io"\n', `      - "*.ocir.io"\n      - "${emulator.registryHost}"\n`));
 });
@@ -64,6 +66,7 @@ function input(over: Partial<RunnerInput> = {}): RunnerInput {
     transportFor: () => loopbackOnly,
     homeDir: undefined,
     log: silentLogger,
+    runVersion: (nodePath) => new Promise((resolve, reject) => execFile(join(root, nodePath), ['--version'], (error, stdout) => (error === null ? resolve(stdout) : reject(new Error(error.message))))),
     ...over,
   };
 }
@@ -72,7 +75,7 @@ const statuses = (results: readonly CheckResult[]) => Object.fromEntries(results
 describe('runChecks', () => {
   test('a healthy node with an image: every check passes, in dependency order', async () => {
     const results = await runChecks(input());
-    expect(results.map((r) => r.name)).toEqual(['kubelet flags', 'executable', 'kubelet config', 'provider settings', 'IMDS', 'matchImages', 'identity', 'docker token', 'repository access']);
+    expect(results.map((r) => r.name)).toEqual(['kubelet flags', 'executable', 'kubelet config', 'kubelet version', 'provider settings', 'IMDS', 'matchImages', 'identity', 'docker token', 'repository access']);
     expect(results.filter((r) => r.status !== 'pass')).toEqual([]);
     expect(exitStatus(results)).toBe(0);
     const report = formatReport(results);
@@ -87,6 +90,7 @@ describe('runChecks', () => {
       'kubelet flags': 'pass',
       executable: 'pass',
       'kubelet config': 'pass',
+      'kubelet version': 'pass',
       'provider settings': 'pass',
       IMDS: 'fail',
       matchImages: 'pass',

@@ -14,7 +14,7 @@ afterEach(removeFakeRoots);
 
 const files: FileReader = { readText: (path) => Promise.resolve(readFileSync(path, 'utf8')) };
 function entry(over: Partial<ProviderEntry> = {}): ProviderEntry {
-  return { file: '/c.yaml', apiVersion: 'credentialprovider.kubelet.k8s.io/v1', defaultCacheDuration: '55m', matchImages: ['*.ocir.io'], args: [], env: [], ...over };
+  return { file: '/c.yaml', apiVersion: 'credentialprovider.kubelet.k8s.io/v1', configApiVersion: 'kubelet.config.k8s.io/v1', defaultCacheDuration: '55m', matchImages: ['*.ocir.io'], args: [], env: [], ...over };
 }
 
 describe('checkSettings', () => {
@@ -50,6 +50,13 @@ describe('checkSettings', () => {
     expect(outcome.result.status).toBe('fail');
     expect(outcome.result.detail).toContain('REGISTRY_PROTOCOL must be https or http');
     expect(outcome.value).toBeUndefined();
+  });
+
+  test('fails on a wildcard in an IP address in REGISTRY_HOSTS: doctor shares the provider\'s rule', async () => {
+    const provider = entry({ env: [{ name: 'REGISTRY_HOSTS', value: '*.*.0.1:5000' }] });
+    const outcome = await checkSettings({ configPathOf, cliConfigPath: undefined, provider, env: {}, files, fs: nodeFs(rootWith({})) });
+    expect(outcome.result.status).toBe('fail');
+    expect(outcome.result.detail).toContain('REGISTRY_HOSTS entry "*.*.0.1:5000" is unusable: is an IP address with a wildcard');
   });
 
   test("fails when the entry's -config file is missing or its args are not the provider's", async () => {

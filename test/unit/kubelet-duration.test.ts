@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test';
-import { formatGoDuration, MAX_GO_DURATION_SECONDS } from '../../src/kubelet/duration.ts';
-import { parseGoDuration } from '../support/kubeletResponse.ts';
+import { formatGoDuration, MAX_GO_DURATION_SECONDS, parseGoDuration as providerParse } from '../../src/kubelet/duration.ts';
+import { parseGoDuration, parseGoDuration as oracleParse } from '../support/goDuration.ts';
 
 const S = 1000;
 const M = 60 * S;
@@ -59,7 +59,9 @@ describe('formatGoDuration writes what Go time.Duration.String() writes', () => 
   });
 });
 
-describe('parseGoDuration is Go time.ParseDuration', () => {
+// Both parsers answer to Go's table: the provider's (execTimeout, doctor's defaultCacheDuration) and
+// the test oracle's (which judges cacheDuration and is written apart from the provider's on purpose).
+for (const [name, parseGoDuration] of [['the provider', providerParse], ['the test oracle', oracleParse]] as const) describe(`${name}: parseGoDuration is Go time.ParseDuration`, () => {
   const accepted: ReadonlyArray<readonly [string, number]> = [
     ['0', 0],
     ['+0', 0],
@@ -136,4 +138,14 @@ describe('parseGoDuration is Go time.ParseDuration', () => {
   for (const text of refused) {
     test(`refuses ${JSON.stringify(text)}`, () => expect(parseGoDuration(text)).toBeUndefined());
   }
+});
+
+test('the provider and the oracle agree on every short string over Go duration characters', () => {
+  const alphabet = ['0', '1', '9', '.', 'h', 'm', 's', 'n', 'u', '\u00b5', '-', '+'];
+  const strings = [''];
+  for (let length = 1; length <= 4; length++) {
+    for (const prefix of strings.filter((s) => s.length === length - 1)) for (const c of alphabet) strings.push(prefix + c);
+  }
+  const disagreements = strings.filter((s) => providerParse(s) !== oracleParse(s));
+  expect(disagreements).toEqual([]);
 });

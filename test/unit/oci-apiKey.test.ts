@@ -346,7 +346,25 @@ describe('fromApiKeyProfile: session token profiles', () => {
     {
       name: 'no exp claim',
       files: { config: profile({ key_file: 'key.pem', security_token_file: 'token' }), 'key.pem': PEM.plain, token: jwt({ sub: 'x' }) },
-      message: (d) => `security_token_file ${d}/token (profile [DEFAULT] of ${d}/config) holds a token without an exp claim`,
+      message: (d) => `the session token in security_token_file ${d}/token (profile [DEFAULT] of ${d}/config) has no exp claim`,
+    },
+    {
+      name: 'an exp two days away (no OCI session lives that long)',
+      files: { config: profile({ key_file: 'key.pem', security_token_file: 'token' }), 'key.pem': PEM.plain, token: tokenOf({ exp: NOW_MS / 1000 + 48 * 3600 }) },
+      message: (d) =>
+        `the session token in security_token_file ${d}/token (profile [DEFAULT] of ${d}/config) claims to be valid until ${new Date(NOW_MS + 48 * 3_600_000).toISOString()}, more than 24 h from now; no OCI session lives that long`,
+    },
+    {
+      name: 'an exp in milliseconds (a unit mistake far beyond what a Date holds)',
+      files: { config: profile({ key_file: 'key.pem', security_token_file: 'token' }), 'key.pem': PEM.plain, token: tokenOf({ exp: NOW_MS * 1000 }) },
+      message: (d) =>
+        `the session token in security_token_file ${d}/token (profile [DEFAULT] of ${d}/config) claims to be valid until ${NOW_MS * 1000} s after the epoch, more than 24 h from now; no OCI session lives that long`,
+    },
+    {
+      name: 'an exp before its iat',
+      files: { config: profile({ key_file: 'key.pem', security_token_file: 'token' }), 'key.pem': PEM.plain, token: tokenOf({ iat: NOW_MS / 1000 + 600, exp: NOW_MS / 1000 + 300 }) },
+      message: (d) =>
+        `the session token in security_token_file ${d}/token (profile [DEFAULT] of ${d}/config) expires (exp ${new Date(NOW_MS + 300_000).toISOString()}) no later than it was issued (iat ${new Date(NOW_MS + 600_000).toISOString()})`,
     },
   ];
   for (const row of bad) {

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test';
 import { ProviderError } from '../../src/errors.ts';
 import type { ErrorCode } from '../../src/errors.ts';
-import { decodeJwtClaims, jwtExpiresAtMs, jwtIssuedAtMs } from '../../src/oci/jwt.ts';
+import { decodeJwtClaims, describeInstant, jwtExpiresAtMs, jwtIssuedAtMs, MAX_SESSION_REMAINING_MS, readSessionLifetime } from '../../src/oci/jwt.ts';
 
 const b64url = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
 const HEADER = b64url({ alg: 'RS256', kid: 'asw', typ: 'JWT' });
@@ -96,5 +96,48 @@ describe('decodeJwtClaims: malformed tokens', () => {
 
   test('the default source names the session token', () => {
     expect(() => decodeJwtClaims('x', 'ERR_FEDERATION')).toThrow(/^the session token is not a valid JWT/);
+  });
+});
+
+describe('readSessionLifetime: a session is cached only for a window the token can really have', () => {
+  const NOW_S = Date.UTC(2026, 5, 1, 12, 0, 0) / 1000;
+  const NOW_MS = NOW_S * 1000;
+  const usable: readonly { name: string; claims: Record<string, number>; expiresAtMs: number; issuedAtMs: number }[] = [
+    { name: 'an hour with iat', claims: { iat: NOW_S, exp: NOW_S + 3600 }, expiresAtMs: NOW_MS + 3_600_000, issuedAtMs: NOW_MS },
+    { name: 'no iat: issued now', claims: { exp: NOW_S + 60 }, expiresAtMs: NOW_MS + 60_000, issuedAtMs: NOW_MS },
+    { name: 'a NumericDate with a fraction (RFC 7519 allows it)', claims: { iat: NOW_S, exp: NOW_S + 0.5 }, expiresAtMs: NOW_MS + 500, issuedAtMs: NOW_MS },
+    { name: 'exactly the longest remaining life', claims: { exp: NOW_S + MAX_SESSION_REMAINING_MS / 1000 }, expiresAtMs: NOW_MS + MAX_SESSION_REMAINING_MS, issuedAtMs: NOW_MS },
+    { name: 'issued 23 h ago, an hour left', claims: { iat: NOW_S - 23 * 3600, exp: NOW_S + 3600 }, expiresAtMs: NOW_MS + 3_600_000, issuedAtMs: NOW_MS - 23 * 3_600_000 },
+  ];
+  for (const row of usable) {
+    test(`usable: ${row.name}`, () => {
+      expect(readSessionLifetime(row.claims, NOW_MS)).toEqual({ expiresAtMs: row.expiresAtMs, issuedAtMs: row.issuedAtMs });
+    });
+  }
+
+  const unusable: readonly { name: string; claims: Record<string, number>; why: string }[] = [
+    { name: 'no exp', claims: { iat: NOW_S }, why: 'has no exp claim' },
+    { name: 'exp now', claims: { exp: NOW_S }, why: `expired at ${new Date(NOW_MS).toISOString()}` },
+    { name: 'exp in the past', claims: { iat: NOW_S - 7200, exp: NOW_S - 3600 }, why: `expired at ${new Date(NOW_MS - 3_600_000).toISOString()}` },
+    { name: 'exp at the epoch', claims: { exp: 0 }, why: `expired at ${new Date(0).toISOString()}` },
+    { name: 'exp negative', claims: { exp: -5 }, why: `expired at ${new Date(-5000).toISOString()}` },
+    { name: 'one second past the longest life', claims: { exp: NOW_S + MAX_SESSION_REMAINING_MS / 1000 + 1 }, why: 'more than 24 h from now' },
+    { name: 'exp ten years away', claims: { iat: NOW_S, exp: NOW_S + 10 * 365 * 86400 }, why: 'more than 24 h from now' },
+    { name: 'exp in milliseconds (beyond what a Date holds)', claims: { exp: NOW_MS * 1000 }, why: `claims to be valid until ${NOW_MS * 1000} s after the epoch` },
+    { name: 'exp equal to iat', claims: { iat: NOW_S + 60, exp: NOW_S + 60 }, why: 'no later than it was issued' },
+    { name: 'exp before iat', claims: { iat: NOW_S + 120, exp: NOW_S + 60 }, why: 'no later than it was issued' },
+    { name: 'exp before iat, both past: expiry is what to act on', claims: { iat: NOW_S - 60, exp: NOW_S - 120 }, why: 'expired at' },
+  ];
+  for (const row of unusable) {
+    test(`unusable: ${row.name}`, () => {
+      const lifetime = readSessionLifetime(row.claims, NOW_MS);
+      expect(lifetime).toHaveProperty('unusable');
+      expect((lifetime as { unusable: string }).unusable).toContain(row.why);
+    });
+  }
+
+  test('describeInstant never throws, even for an exp no Date can hold', () => {
+    expect(describeInstant(0)).toBe('1970-01-01T00:00:00.000Z');
+    expect(describeInstant(1e20)).toBe('100000000000000000 s after the epoch');
   });
 });

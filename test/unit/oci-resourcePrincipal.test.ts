@@ -102,6 +102,8 @@ describe('fromResourcePrincipalEnv', () => {
     ['an RPST that is not a JWT', { OCI_RESOURCE_PRINCIPAL_RPST: 'abc', OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM: PEM }, 'is not a valid JWT'],
     ['an RPST without exp', { OCI_RESOURCE_PRINCIPAL_RPST: rpst({ exp: undefined }), OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM: PEM }, 'has no exp claim'],
     ['an expired RPST', { OCI_RESOURCE_PRINCIPAL_RPST: rpst({ exp: NOW_MS / 1000 - 1 }), OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM: PEM }, 'expired at'],
+    ['an RPST valid for a year', { OCI_RESOURCE_PRINCIPAL_RPST: rpst({ exp: NOW_MS / 1000 + 365 * 86400 }), OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM: PEM }, 'more than 24 h from now'],
+    ['an RPST whose exp is before its iat', { OCI_RESOURCE_PRINCIPAL_RPST: rpst({ iat: NOW_MS / 1000 + 120, exp: NOW_MS / 1000 + 60 }), OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM: PEM }, 'no later than it was issued'],
     ['a key that is not the RPST’s', { OCI_RESOURCE_PRINCIPAL_RPST: rpst({}, other), OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM: PEM }, 'is not the key the RPST'],
     ['an encrypted PEM without a passphrase', { OCI_RESOURCE_PRINCIPAL_RPST: rpst(), OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM: ENCRYPTED }, 'no passphrase was given'],
     ['a wrong passphrase', { OCI_RESOURCE_PRINCIPAL_RPST: rpst(), OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM: ENCRYPTED, OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM_PASSPHRASE: 'wrong' }, 'wrong passphrase'],

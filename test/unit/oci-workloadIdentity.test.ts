@@ -163,8 +163,25 @@ describe('exchangeServiceAccountToken', () => {
 
   test('an RPST without res_tenant is refused', async () => {
     const http = scripted(() => ({ status: 200, body: answer(`ST$${jwt({ exp: NOW_MS / 1000 + 60 })}`) }));
-    expect((await rejected(exchangeFor(http))).message).toContain('without exp or res_tenant');
+    expect((await rejected(exchangeFor(http))).message).toContain('without res_tenant');
   });
+
+  const unusableLifetimes: [string, Record<string, unknown>, string][] = [
+    ['no exp', { iat: NOW_MS / 1000 }, 'has no exp claim'],
+    ['an exp in the past', { iat: NOW_MS / 1000 - 7200, exp: NOW_MS / 1000 - 3600 }, 'expired at'],
+    ['an exp ten years away', { iat: NOW_MS / 1000, exp: NOW_MS / 1000 + 10 * 365 * 86400 }, 'more than 24 h from now'],
+    ['an exp before its iat', { iat: NOW_MS / 1000 + 60, exp: NOW_MS / 1000 + 30 }, 'no later than it was issued'],
+  ];
+  for (const [name, claims, message] of unusableLifetimes) {
+    test(`an RPST with ${name} is refused, never cached as a session`, async () => {
+      const token = jwt({ sub: 'ocid1.workload.oc1..w', res_tenant: 'ocid1.tenancy.oc1..t', ...claims });
+      const http = scripted(() => ({ status: 200, body: answer(`ST$${token}`) }));
+      const error = await rejected(exchangeFor(http));
+      expect(error.code).toBe('ERR_WORKLOAD_IDENTITY');
+      expect(error.message).toStartWith('the RPST from the OKE proxymux ');
+      expect(error.message).toContain(message);
+    });
+  }
 
   test('an unreadable or non-PEM CA file is refused before the call', async () => {
     const http = scripted(() => ({ status: 200, body: answer(`ST$${RPST}`) }));

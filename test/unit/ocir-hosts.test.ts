@@ -245,6 +245,10 @@ describe('validateHostPattern', () => {
     'localhost:5000',
     'reg[0-9].corp.example',
     'fra.ocir.io:8443',
+    '10.0.0.5:5000',
+    '*.10-0-0-1.nip.example',
+    '*.1e100.net',
+    'reg1.corp2.example3',
   ])('%s is usable', (pattern) => {
     expect(validateHostPattern(pattern)).toBeUndefined();
   });
@@ -279,7 +283,20 @@ describe('validateHostPattern', () => {
     ['*.com', 'last two labels'],
     ['registry.*', 'last two labels'],
     ['prefix.kubernetes.*', 'last two labels'],
-    ['10.0.0.*:5000', 'last two labels'],
+    ['10.0.0.*:5000', 'IP address with a wildcard'],
+    // Two literal labels, but an address has no owner to scope the wildcard to.
+    ['*.*.0.1:5000', 'IP address with a wildcard'],
+    ['*.*.0.1', 'IP address with a wildcard'],
+    ['10.*.0.1', 'IP address with a wildcard'],
+    ['10.0.*.1:5000', 'IP address with a wildcard'],
+    ['1[0-9].0.0.1', 'IP address with a wildcard'],
+    ['10.[^1].0.1', 'IP address with a wildcard'],
+    ['10.0.[0-9].*', 'IP address with a wildcard'],
+    ['*.10', 'IP address with a wildcard'],
+    ['1*.2*.3*.4*', 'wildcard'],
+    ['[::*]:5000', 'IPv6'],
+    ['[fe80::*]', 'IPv6'],
+    ['[*]', 'IPv6'],
     ['reg.ex[a-z]mple.com', 'last two labels'],
   ])('%j is refused (%s)', (pattern, reason) => {
     expect(validateHostPattern(pattern)).toContain(reason);

@@ -12,6 +12,8 @@ export interface KubeletProcess {
   readonly pid: number;
   readonly binDir: string | undefined;
   readonly configPath: string | undefined;
+  /** The whole command line (feature gates, for the version check). */
+  readonly argv: readonly string[];
 }
 
 /** The check's result, and the paths found (also when it fails: the other flag may still be there). */
@@ -36,7 +38,7 @@ export async function findKubelet(fs: NodeFs, procDir: string): Promise<KubeletP
     const argv = cmdline.split('\0');
     if (argv.at(-1) === '') argv.pop();
     if (argv[0] === undefined || basename(argv[0]) !== 'kubelet') continue;
-    return { pid, binDir: flagValue(argv, BIN_DIR_FLAG), configPath: flagValue(argv, CONFIG_FLAG) };
+    return { pid, binDir: flagValue(argv, BIN_DIR_FLAG), configPath: flagValue(argv, CONFIG_FLAG), argv };
   }
   return undefined;
 }

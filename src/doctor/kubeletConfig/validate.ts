@@ -18,6 +18,10 @@ export interface ProviderEntry {
   readonly matchImages: readonly string[];
   readonly args: readonly string[];
   readonly env: readonly { readonly name: string; readonly value: string }[];
+  /** The `kubelet.config.k8s.io` version of the file holding the entry (which kubelets can read it). */
+  readonly configApiVersion: string;
+  /** `tokenAttributes` as written, when present (KEP-4412: which kubelets accept it depends on their version). */
+  readonly tokenAttributes?: Readonly<Record<string, unknown>>;
 }
 
 /** One thing wrong: `fail` stops the kubelet or the provider, `warn` is a pattern that does nothing. */
@@ -44,7 +48,7 @@ const REFUSES = 'the kubelet refuses to start with it';
  */
 export function validateKubeletConfig(files: readonly ConfigFile[], providerName: string): ConfigVerdict {
   const findings: Finding[] = [];
-  const ours: { file: string; entry: Doc }[] = [];
+  const ours: { file: string; entry: Doc; configApiVersion: string }[] = [];
   const names: string[] = [];
   for (const file of files) {
     const doc = parseDocument(file.text, { version: '1.1', uniqueKeys: true, strict: true, prettyErrors: false });
@@ -54,9 +58,11 @@ export function validateKubeletConfig(files: readonly ConfigFile[], providerName
       findings.push({ level: 'fail', text: `${file.path} is not valid YAML${line === undefined ? '' : ` at line ${line}`} (${error.code})`, fix: `correct ${file.path}; ${REFUSES}` });
       continue;
     }
-    for (const provider of documentFindings(file.path, doc.toJS() as unknown, findings)) {
+    const js = doc.toJS() as unknown;
+    const configApiVersion = isRecord(js) && typeof js.apiVersion === 'string' ? js.apiVersion : '';
+    for (const provider of documentFindings(file.path, js, findings)) {
       if (typeof provider.name === 'string') names.push(provider.name);
-      if (provider.name === providerName) ours.push({ file: file.path, entry: provider });
+      if (provider.name === providerName) ours.push({ file: file.path, entry: provider, configApiVersion });
     }
   }
   const where = files.map((f) => f.path).join(', ');
@@ -70,8 +76,8 @@ export function validateKubeletConfig(files: readonly ConfigFile[], providerName
     findings.push({ level: 'fail', text: `provider ${providerName} is configured ${ours.length} times`, fix: `keep one entry; ${REFUSES}` });
     return { findings };
   }
-  const { file, entry } = ours[0] as { file: string; entry: Doc };
-  const provider = providerFindings(file, entry, findings);
+  const { file, entry, configApiVersion } = ours[0] as { file: string; entry: Doc; configApiVersion: string };
+  const provider = providerFindings(file, entry, findings, configApiVersion);
   return findings.some((f) => f.level === 'fail') || provider === undefined ? { findings } : { findings, provider };
 }
 
@@ -94,7 +100,7 @@ function documentFindings(path: string, doc: unknown, findings: Finding[]): Doc[
   return (doc.providers as unknown[]).filter(isRecord);
 }
 
-function providerFindings(path: string, entry: Doc, findings: Finding[]): ProviderEntry | undefined {
+function providerFindings(path: string, entry: Doc, findings: Finding[], configApiVersion: string): ProviderEntry | undefined {
   const at = `${path}: provider ${String(entry.name)}`;
   const refuse = (text: string, fix: string) => findings.push({ level: 'fail', text: `${at}: ${text}`, fix: `${fix}; ${REFUSES}` });
   for (const key of Object.keys(entry)) if (!PROVIDER_FIELDS.includes(key)) refuse(`unknown field "${key}"`, `remove "${key}"`);
@@ -126,7 +132,8 @@ function providerFindings(path: string, entry: Doc, findings: Finding[]): Provid
   if (typeof apiVersion !== 'string' || typeof defaultCacheDuration !== 'string' || !isStringList(matchImages) || !isStringList(args) || pairs === undefined) {
     return undefined;
   }
-  return { file: path, apiVersion, defaultCacheDuration, matchImages, args, env: pairs.map(({ name, value }) => ({ name, value })) };
+  const tokenAttributes = isRecord(entry.tokenAttributes) ? { tokenAttributes: entry.tokenAttributes } : {};
+  return { file: path, apiVersion, defaultCacheDuration, matchImages, args, env: pairs.map(({ name, value }) => ({ name, value })), configApiVersion, ...tokenAttributes };
 }
 
 /**

@@ -7,7 +7,7 @@ import type { Clock, Env, FileReader } from '../../runtime.ts';
 import { DEFAULT_PROFILE, OCI_CONFIG_FILE_ENV, expandHome, getProfile, locateOciConfig, parseOciConfig } from '../../oci/configFile.ts';
 import type { OciConfigLocation } from '../../oci/configFile.ts';
 import type { Identity, IdentityProvider } from '../types.ts';
-import { decodeJwtClaims, jwtExpiresAtMs, type JwtClaims } from '../../oci/jwt.ts';
+import { decodeJwtClaims, readSessionLifetime, type JwtClaims } from '../../oci/jwt.ts';
 import { sha256Hex } from '../../webCrypto.ts';
 import { loadPrivateKey, md5Fingerprint } from '../../oci/keys.ts';
 
@@ -136,20 +136,14 @@ async function loadSessionIdentity(
     });
   }
   const { token, tokenPath, source, claims } = await readSessionToken(init, profile, tokenFile);
-  const expiresAtMs = jwtExpiresAtMs(claims);
-  if (expiresAtMs === undefined) {
-    throw new ProviderError('ERR_OCI_CONFIG', `${source} holds a token without an exp claim`, {
+  const lifetime = readSessionLifetime(claims, clock.now());
+  if ('unusable' in lifetime) {
+    throw new ProviderError('ERR_OCI_CONFIG', `the session token in ${source} ${lifetime.unusable}`, {
       key: tokenPath,
-      hint: `run oci session authenticate --profile-name ${profile.name}`,
+      hint: `run oci session refresh --profile ${profile.name}, or oci session authenticate --profile-name ${profile.name}`,
     });
   }
-  if (expiresAtMs <= clock.now()) {
-    throw new ProviderError(
-      'ERR_OCI_CONFIG',
-      `the session token in ${source} expired at ${new Date(expiresAtMs).toISOString()}`,
-      { key: tokenPath, hint: `run oci session refresh --profile ${profile.name}, or oci session authenticate` },
-    );
-  }
+  const { expiresAtMs } = lifetime;
   const { privateKey } = await loadProfileKey(init, profile);
   const tenancy = value(profile.values, 'tenancy') ?? claims.tenant;
   return {

@@ -6,7 +6,7 @@ import { SERVICE_RETRY } from '../../net/retryPolicy.ts';
 import type { Clock, Env } from '../../runtime.ts';
 import type { FederatedSession } from '../types.ts';
 import type { ImdsClient, InstanceCertificates } from '../../oci/imds.ts';
-import { decodeJwtClaims, jwtExpiresAtMs, jwtIssuedAtMs } from '../../oci/jwt.ts';
+import { decodeJwtClaims, readSessionLifetime } from '../../oci/jwt.ts';
 import { generateSessionKeyPair, publicKeySpkiBase64 } from '../../oci/keys.ts';
 import { createRegionTable, parseImdsRegionInfo, resolveAuthEndpoint, type RegionInfo } from '../../oci/regions.ts';
 import { FEDERATION_HEADERS, signRequest } from '../../oci/signer.ts';
@@ -64,11 +64,14 @@ export async function federateInstancePrincipal(init: InstancePrincipalInit): Pr
   if (response.status !== 200) throw federationError(response, url.host, certificates.tenancyId);
   const token = readToken(response.body, url.host);
   const claims = decodeJwtClaims(token, 'ERR_FEDERATION');
-  const expiresAtMs = jwtExpiresAtMs(claims);
-  if (expiresAtMs === undefined) {
-    throw new ProviderError('ERR_FEDERATION', 'the auth service returned a session token without an exp claim', { host: url.host });
+  const lifetime = readSessionLifetime(claims, init.clock.now());
+  if ('unusable' in lifetime) {
+    throw new ProviderError('ERR_FEDERATION', `the session token from the auth service ${lifetime.unusable}`, {
+      host: url.host,
+      hint: 'check the node clock (chrony) against OCI; if it is right, the auth service minted a bad token, so open a support ticket',
+    });
   }
-  const issuedAtMs = jwtIssuedAtMs(claims) ?? init.clock.now();
+  const { expiresAtMs, issuedAtMs } = lifetime;
   const instanceId = certificates.instanceId ?? (typeof claims.sub === 'string' ? claims.sub : 'unknown');
   init.log.debug('federated instance principal', { tenancy: certificates.tenancyId, instance: instanceId, expiresAt: new Date(expiresAtMs).toISOString() });
   return {

@@ -5,7 +5,7 @@ import { ProviderError } from '../../errors.ts';
 import { errnoCode } from '../../errno.ts';
 import { systemClock, type Clock, type Env, type FileReader } from '../../runtime.ts';
 import type { Identity, IdentityProvider } from '../types.ts';
-import { decodeJwtClaims, jwtExpiresAtMs, type JwtClaims } from '../../oci/jwt.ts';
+import { decodeJwtClaims, readSessionLifetime, type JwtClaims } from '../../oci/jwt.ts';
 import { loadPrivateKey } from '../../oci/keys.ts';
 
 /**
@@ -91,15 +91,15 @@ async function loadResourcePrincipal(init: ResourcePrincipalInit, clock: Clock):
       'give both as absolute file paths, or both as values',
     );
   }
-  const expiresAtMs = jwtExpiresAtMs(claims);
-  if (expiresAtMs === undefined) throw rpError(`${source} has no exp claim`, RP_RPST_ENV, 'it is not a resource principal session token');
-  if (expiresAtMs <= clock.now()) {
+  const lifetime = readSessionLifetime(claims, clock.now());
+  if ('unusable' in lifetime) {
     throw rpError(
-      `${source} expired at ${new Date(expiresAtMs).toISOString()}`,
+      `${source} ${lifetime.unusable}`,
       RP_RPST_ENV,
-      rpstIsPath ? 'whatever provisions the resource principal must refresh that file' : `pass ${RP_RPST_ENV} as a file path so a refreshed token is picked up`,
+      rpstIsPath ? 'whatever provisions the resource principal must write a current token to that file' : `pass ${RP_RPST_ENV} as a file path so a refreshed token is picked up`,
     );
   }
+  const { expiresAtMs } = lifetime;
 
   const pem = pemIsPath ? await readSetting(init.files, pemSetting, RP_PRIVATE_PEM_ENV) : pemSetting;
   const passphrase =

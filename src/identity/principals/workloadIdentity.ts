@@ -11,7 +11,7 @@ import { SERVICE_RETRY } from '../../net/retryPolicy.ts';
 import type { Clock, Env, FileReader } from '../../runtime.ts';
 import type { FederatedSession, Signer } from '../types.ts';
 import { cachedSession } from '../session.ts';
-import { decodeJwtClaims, jwtExpiresAtMs, jwtIssuedAtMs } from '../../oci/jwt.ts';
+import { decodeJwtClaims, readSessionLifetime } from '../../oci/jwt.ts';
 import { generateSessionKeyPair, publicKeySpkiBase64 } from '../../oci/keys.ts';
 import { randomHex } from '../../webCrypto.ts';
 
@@ -123,10 +123,17 @@ export async function exchangeServiceAccountToken(init: ExchangeInit): Promise<F
 
   const rpst = parseProxymuxAnswer(response.body, url.host);
   const claims = decodeJwtClaims(rpst, 'ERR_WORKLOAD_IDENTITY', 'the RPST from the OKE proxymux');
-  const expiresAtMs = jwtExpiresAtMs(claims);
+  const lifetime = readSessionLifetime(claims, init.clock.now());
+  if ('unusable' in lifetime) {
+    throw new ProviderError('ERR_WORKLOAD_IDENTITY', `the RPST from the OKE proxymux ${lifetime.unusable}`, {
+      host: url.host,
+      hint: 'check the node clock (chrony); if it is right, the proxymux minted a bad token, so open a support ticket',
+    });
+  }
+  const { expiresAtMs, issuedAtMs } = lifetime;
   const tenancy = claims['res_tenant'];
-  if (expiresAtMs === undefined || typeof tenancy !== 'string' || tenancy === '') {
-    throw new ProviderError('ERR_WORKLOAD_IDENTITY', 'the OKE proxymux returned an RPST without exp or res_tenant', { host: url.host });
+  if (typeof tenancy !== 'string' || tenancy === '') {
+    throw new ProviderError('ERR_WORKLOAD_IDENTITY', 'the OKE proxymux returned an RPST without res_tenant', { host: url.host });
   }
   init.log.debug('exchanged a service account token for a workload identity', { serviceAccount: who, expiresAt: new Date(expiresAtMs).toISOString() });
   return {
@@ -135,7 +142,7 @@ export async function exchangeServiceAccountToken(init: ExchangeInit): Promise<F
     principal: `workload:${who}`,
     tenancyId: tenancy,
     expiresAtMs,
-    issuedAtMs: jwtIssuedAtMs(claims) ?? init.clock.now(),
+    issuedAtMs,
   };
 }
 
