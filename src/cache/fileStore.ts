@@ -107,9 +107,11 @@ export async function openCacheStore(dir: string, options: CacheStoreOptions = {
   if (uid !== undefined && stat.uid !== uid) return refuse(`is owned by uid ${stat.uid}, not by this process's uid ${uid}`);
   const mode = stat.mode & 0o777;
   if ((mode & 0o022) !== 0) return refuse(`is writable by group or others (mode ${octal(mode)})`);
-  if (!created) {
+  // Tagged: ours (the common case, one small read). Else created now, or holding only our own files.
+  const tagged = !created && (await isTagged(path));
+  if (!created && !tagged) {
     const foreign = await foreignContent(path);
-    if (foreign !== undefined) return refuse(`is not a credential-provider-oke cache (it holds ${foreign} and no ${CACHE_TAG_FILE}); point credentialCacheDir at a directory of its own`);
+    if (foreign !== undefined) return refuse(`is not a credential-provider-oke cache (it holds ${foreign}); point credentialCacheDir at a directory of its own`);
   }
   try {
     if ((mode & 0o077) !== 0) await fsp.chmod(path, DIR_MODE);
@@ -118,11 +120,16 @@ export async function openCacheStore(dir: string, options: CacheStoreOptions = {
   } catch (error) {
     return refuse(`is not writable (${errnoCode(error) ?? String(error)})`);
   }
-  await tag(path);
+  if (!tagged) await tag(path);
   return { ok: true, store: createStore(path, options) };
 }
 
-/** Undefined when the directory is plainly ours (tagged, or only our own files); else what it holds that is not. */
+async function isTagged(path: string): Promise<boolean> {
+  const tagFile = await readRegularFile(join(path, CACHE_TAG_FILE), 4096);
+  return tagFile.ok && isOurTag(tagFile.bytes.toString('utf8'));
+}
+
+/** Undefined when an untagged directory holds only our own files (a cache of an earlier version, or empty); else what it holds that is not. */
 async function foreignContent(path: string): Promise<string | undefined> {
   let names: string[];
   try {
@@ -130,31 +137,32 @@ async function foreignContent(path: string): Promise<string | undefined> {
   } catch (error) {
     return `unlistable content (${errnoCode(error) ?? 'error'})`;
   }
-  if (names.includes(CACHE_TAG_FILE)) {
-    const tagFile = await readRegularFile(join(path, CACHE_TAG_FILE), 4096);
-    if (tagFile.ok && isOurTag(tagFile.bytes.toString('utf8'))) return undefined;
-    return `a ${CACHE_TAG_FILE} that is not ours`;
-  }
+  // Tagged since the first look (by a process that created it at the same moment; tags appear whole).
+  if (names.includes(CACHE_TAG_FILE)) return (await isTagged(path)) ? undefined : `a ${CACHE_TAG_FILE} that is not ours`;
   const other = names.find((name) => !OWN_FILE.test(name));
-  return other === undefined ? undefined : JSON.stringify(other.length > 40 ? `${other.slice(0, 40)}…` : other);
+  return other === undefined ? undefined : `${JSON.stringify(other.length > 40 ? `${other.slice(0, 40)}…` : other)} and no ${CACHE_TAG_FILE}`;
 }
 
-/** Writes the tag once; a directory we cannot tag is still usable (the tag only speeds up the next open). */
+/**
+ * Writes the tag once, whole: written to a temp file and linked into place, so a process opening
+ * the directory at the same moment never sees a half-written tag (and takes the directory for
+ * someone else's). A directory we cannot tag is still usable: the tag only speeds up the next open.
+ */
 async function tag(path: string): Promise<void> {
   const file = join(path, CACHE_TAG_FILE);
-  let handle: fsp.FileHandle;
+  const tmp = join(path, `cachedir-tag.${randomHex(8)}.tmp`);
   try {
-    handle = await fsp.open(file, WRITE_FLAGS, FILE_MODE);
+    const handle = await fsp.open(tmp, WRITE_FLAGS, FILE_MODE);
+    try {
+      await handle.writeFile(CACHE_TAG);
+    } finally {
+      await handle.close();
+    }
+    await fsp.link(tmp, file);
   } catch {
-    return; // EEXIST: tagged already. Anything else: the next open tries again.
-  }
-  try {
-    await handle.writeFile(CACHE_TAG);
-    await handle.close();
-  } catch {
-    // A full disk: a half-written tag would read as someone else's, so it goes.
-    await handle.close().catch(() => undefined);
-    await fsp.unlink(file).catch(() => undefined);
+    // EEXIST: tagged already. Anything else (a full disk): the next open tries again.
+  } finally {
+    await fsp.unlink(tmp).catch(() => undefined);
   }
 }
 
