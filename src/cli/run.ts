@@ -62,6 +62,11 @@ export async function runCli(io: CliIo): Promise<number> {
     const { runDoctor } = await import('../doctor/doctor.ts');
     return runDoctor({ ...args.command, configPath: args.configPath, logLevel: args.logLevel }, io);
   }
+  if (args.command.kind === 'install') {
+    // Loaded on use like doctor: the plugin's exec never evaluates it.
+    const { runInstall } = await import('../install/command.ts');
+    return runInstall(args.command.options, io);
+  }
   try {
     const settings = await loadSettings({ configPath: args.configPath, env: io.env, files: io.files });
     const log = createLogger({
