@@ -13,7 +13,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmod, link, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, link, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { arch as processArch } from 'node:process';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { ProviderError } from '../errors.ts';

@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 /** The repository, and the release folder `npm test` made (RELEASE_DIR) or undefined when there is none. */
 export const ROOT = resolve(import.meta.dir, '../..');
 export const RELEASE_DIR = process.env.RELEASE_DIR ? resolve(ROOT, process.env.RELEASE_DIR) : undefined;
-export const VERSION = (require(join(ROOT, 'package.json')) as { version: string }).version;
+export const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 export interface Ran {
   readonly status: number | null;

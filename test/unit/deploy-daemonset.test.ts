@@ -7,12 +7,13 @@ import { INSTALL_BIN_DIR, INSTALL_CONFIG_PATH } from '../../src/doctor/options.t
 /** deploy/daemonset/: parsed as YAML, the security and scheduling promises asserted field by field. */
 
 const DIR = resolve(import.meta.dir, '../../deploy/daemonset');
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-return -- manifests are untyped YAML; each field is asserted */
 type Doc = any;
-const load = (name: string): Doc[] => parseAllDocuments(readFileSync(join(DIR, name), 'utf8')).map((d) => {
-  expect(d.errors).toEqual([]);
-  return d.toJS() as Doc;
-});
+const load = (name: string): Doc[] =>
+  parseAllDocuments(readFileSync(join(DIR, name), 'utf8')).map((d) => {
+    expect(d.errors).toEqual([]);
+    return d.toJS();
+  });
 
 describe('deploy/daemonset', () => {
   const kustomization = load('kustomization.yaml')[0];
