@@ -11,12 +11,13 @@ export const DEFINE_NAMES = { version: 'BUILD_VERSION', commit: 'BUILD_COMMIT' }
 export type GitRunner = (args: readonly string[]) => string | undefined;
 
 /**
- * `git rev-parse --short HEAD`, plus `-dirty` when the tree differs from that commit (tracked
+ * `git rev-parse --short=12 HEAD` (a fixed length: plain `--short` grows with the repository's
+ * object count, so two clones of one commit could differ), plus `-dirty` when the tree differs from that commit (tracked
  * changes or untracked, non-ignored files: either could end up in the bundle), or `unknown` when
  * the source is not a git checkout (e.g. an unpacked source tarball).
  */
 export function commitLabel(git: GitRunner): string {
-  const head = git(['rev-parse', '--short', 'HEAD'])?.trim();
+  const head = git(['rev-parse', '--short=12', 'HEAD'])?.trim();
   if (head === undefined || !/^[0-9a-f]{4,40}$/.test(head)) return 'unknown';
   const status = git(['status', '--porcelain']);
   if (status === undefined) return `${head}-dirty`; // cannot prove it clean

@@ -1,12 +1,15 @@
 import { DEFAULT_PROVIDER_NAME, type DoctorOptions } from '../doctor/options.ts';
 import { ProviderError } from '../errors.ts';
+import { DEFAULT_INSTALL_OPTIONS, type InstallOptions } from '../install/options.ts';
+import { parseGoDuration } from '../kubelet/duration.ts';
 import type { LogLevel } from '../log.ts';
 
 /** What the command line asks for. With no command, the process is the kubelet plugin. */
 export type Command =
   | { readonly kind: 'plugin' }
   | { readonly kind: 'get-credentials'; readonly image: string; readonly apiVersion: string }
-  | { readonly kind: 'doctor'; readonly image: string | undefined; readonly options: DoctorOptions }
+  | { readonly kind: 'doctor'; readonly image: string | undefined; readonly options: DoctorOptions; readonly json: boolean }
+  | { readonly kind: 'install'; readonly options: InstallOptions }
   | { readonly kind: 'version' }
   | { readonly kind: 'help' };
 
@@ -38,6 +41,8 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   let wantsHelp = false;
   /** Flags only `doctor` takes, by name; refused with any other command. */
   const doctorFlags: Partial<Record<DoctorFlag, string>> = {};
+  /** Flags only `install` takes (`--bin-dir` and `--kubelet-config` are shared with doctor). */
+  const installFlags: Partial<Record<InstallFlag, string>> = {};
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -86,6 +91,18 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       case 'provider-name':
         doctorFlags[rawName] = value();
         break;
+      case 'json':
+        doctorFlags.json = 'true';
+        break;
+      case 'rollback':
+        installFlags.rollback = 'true';
+        break;
+      case 'host-root':
+      case 'executable':
+      case 'config-source':
+      case 'watch':
+        installFlags[rawName] = value();
+        break;
       default:
         throw usage(`unknown flag ${arg}`);
     }
@@ -93,8 +110,10 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   if (wantsHelp) return { command: { kind: 'help' }, configPath, logLevel };
   if (wantsVersion) return { command: { kind: 'version' }, configPath, logLevel };
   const [name, ...rest] = positional;
-  const doctorFlag = Object.keys(doctorFlags)[0];
+  const doctorFlag = Object.keys(doctorFlags).find((f) => name !== 'install' || !SHARED_FLAGS.includes(f));
   if (name !== 'doctor' && doctorFlag !== undefined) throw usage(`--${doctorFlag} is a flag of the doctor command`);
+  const installFlag = Object.keys(installFlags)[0];
+  if (name !== 'install' && installFlag !== undefined) throw usage(`--${installFlag} is a flag of the install command`);
   if (name === undefined) return { command: { kind: 'plugin' }, configPath, logLevel };
   if (name === 'get-credentials') {
     if (rest.length !== 1) throw usage('get-credentials takes exactly one image, e.g. get-credentials fra.ocir.io/ns/repo');
@@ -109,12 +128,34 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       kubeletConfig: doctorFlags['kubelet-config'],
       providerName: doctorFlags['provider-name'] ?? DEFAULT_PROVIDER_NAME,
     };
-    return { command: { kind: 'doctor', image: rest[0], options }, configPath, logLevel };
+    return { command: { kind: 'doctor', image: rest[0], options, json: doctorFlags.json === 'true' }, configPath, logLevel };
+  }
+  if (name === 'install') {
+    if (rest.length > 0) throw usage('install takes no arguments, only flags, e.g. install --host-root /');
+    let watchMs: number | undefined;
+    if (installFlags.watch !== undefined) {
+      const nanoseconds = parseGoDuration(installFlags.watch);
+      watchMs = nanoseconds === undefined ? undefined : Math.round(nanoseconds / 1e6);
+      if (watchMs === undefined || watchMs < 1000) throw usage('--watch needs a duration of at least 1s, e.g. --watch 10m');
+    }
+    const options: InstallOptions = {
+      hostRoot: installFlags['host-root'] ?? DEFAULT_INSTALL_OPTIONS.hostRoot,
+      binDir: doctorFlags['bin-dir'] ?? DEFAULT_INSTALL_OPTIONS.binDir,
+      kubeletConfig: doctorFlags['kubelet-config'] ?? DEFAULT_INSTALL_OPTIONS.kubeletConfig,
+      executable: installFlags.executable,
+      configSource: installFlags['config-source'],
+      rollback: installFlags.rollback === 'true',
+      watchMs,
+    };
+    if (options.rollback && watchMs !== undefined) throw usage('--rollback and --watch do not go together');
+    return { command: { kind: 'install', options }, configPath, logLevel };
   }
   throw usage(`unknown command "${name}"`);
 }
 
-type DoctorFlag = 'root' | 'proc-dir' | 'bin-dir' | 'kubelet-config' | 'provider-name';
+type DoctorFlag = 'root' | 'proc-dir' | 'bin-dir' | 'kubelet-config' | 'provider-name' | 'json';
+type InstallFlag = 'host-root' | 'executable' | 'config-source' | 'watch' | 'rollback';
+const SHARED_FLAGS: readonly string[] = ['bin-dir', 'kubelet-config'];
 
 function splitFlag(arg: string): [string, string | undefined] {
   const body = arg.replace(/^--?/, '');

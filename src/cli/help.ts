@@ -9,6 +9,13 @@ Usage:
                                                   settings, IMDS, matchImages, identity, docker token and,
                                                   with IMAGE, that the token can read it; a PASS/WARN/FAIL/SKIP
                                                   line per check on stdout with the fix; exit 1 if any failed
+        [--json]                                  --json: {"status", "checks": [{name, status, message, fix}]}
+  credential-provider-oke install [--host-root DIR] [--bin-dir DIR] [--kubelet-config PATH]
+        [--executable FILE] [--config-source FILE] [--rollback] [--watch DURATION]
+                                                  put this executable and the kubelet config on the node
+                                                  atomically, keeping the previous one (--rollback puts
+                                                  it back); --watch: stay up, re-install and log doctor's
+                                                  checks as JSON every DURATION (the DaemonSet)
   credential-provider-oke --version | --help
 
 Flags:

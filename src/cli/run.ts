@@ -59,7 +59,12 @@ export async function runCli(io: CliIo): Promise<number> {
     // A report on stdout for people; it loads the settings itself, as one of its checks. Imported
     // on use, so the plugin's exec never evaluates doctor (nor the YAML library it needs).
     const { runDoctor } = await import('../doctor/doctor.ts');
-    return runDoctor({ ...args.command, configPath: args.configPath, logLevel: args.logLevel, configPathOf: (argv) => parseArgs(argv).configPath }, io);
+    return runDoctor({ ...args.command, configPath: args.configPath, logLevel: args.logLevel, configPathOf }, io);
+  }
+  if (args.command.kind === 'install') {
+    // Loaded on use like doctor: the plugin's exec never evaluates it.
+    const { runInstall } = await import('../install/command.ts');
+    return runInstall(args.command.options, { ...io, configPathOf });
   }
   try {
     const settings = await loadSettings({ configPath: args.configPath, env: io.env, files: io.files });
@@ -83,6 +88,9 @@ export async function runCli(io: CliIo): Promise<number> {
     return fail(io, error, error instanceof ProviderError && error.code === 'ERR_CONFIG_INVALID' ? EXIT_USAGE : EXIT_FAILURE);
   }
 }
+
+/** How the plugin reads `-config` from its args, for doctor and install (which do not import the CLI). */
+const configPathOf = (argv: readonly string[]): string | undefined => parseArgs(argv).configPath;
 
 async function readRequest(io: CliIo, deadline: Deadline): Promise<Uint8Array> {
   if (io.stdinIsTTY) {

@@ -5,10 +5,11 @@ import { parseImage, type ImageReference } from '../kubelet/image.ts';
 import { createLogger, type LogLevel } from '../log.ts';
 import { createFetchTransport, type Transport } from '../net/http.ts';
 import type { Clock, Env, FileReader } from '../runtime.ts';
-import { exitStatus, formatReport } from './format.ts';
+import { exitStatus, formatJson, formatReport } from './format.ts';
 import { nodeFs } from './nodeFs.ts';
 import type { DoctorOptions } from './options.ts';
 import { runChecks } from './runner.ts';
+import type { CheckResult } from './types.ts';
 
 /** What `doctor` needs from the outside world; the CLI's `CliIo` provides all of it. */
 export interface DoctorIo {
@@ -29,6 +30,8 @@ export interface DoctorRequest {
   readonly logLevel: LogLevel | undefined;
   /** The CLI's reading of `-config` from a plugin's args. */
   readonly configPathOf: (args: readonly string[]) => string | undefined;
+  /** `--json`: the report as one JSON document (formatJson) instead of lines for people. */
+  readonly json?: boolean;
 }
 
 const EXIT_USAGE = 2;
@@ -50,9 +53,16 @@ export async function runDoctor(request: DoctorRequest, io: DoctorIo): Promise<n
     io.writeStderr(`credential-provider-oke: ${formatErrorLine(error)}\n`);
     return EXIT_USAGE;
   }
+  const results = await doctorResults(request, image, io);
+  await io.writeStdout(request.json === true ? `${formatJson(results)}\n` : formatReport(results));
+  return exitStatus(results);
+}
+
+/** Runs every check (also used by `install --watch`, which logs them as JSON). */
+export async function doctorResults(request: DoctorRequest, image: ImageReference | undefined, io: DoctorIo): Promise<CheckResult[]> {
   // Logs stay on stderr and quiet by default: the report already says what the probes found.
   const log = createLogger({ level: request.logLevel ?? 'error', write: (line) => io.writeStderr(line), now: () => io.clock.now() });
-  const results = await runChecks({
+  return runChecks({
     options: request.options,
     image,
     cliConfigPath: request.configPath,
@@ -67,8 +77,6 @@ export async function runDoctor(request: DoctorRequest, io: DoctorIo): Promise<n
     log,
     runVersion: (nodePath) => runVersion(join(request.options.root, nodePath)),
   });
-  await io.writeStdout(formatReport(results));
-  return exitStatus(results);
 }
 
 function runVersion(path: string): Promise<string> {

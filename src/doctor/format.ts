@@ -20,6 +20,29 @@ export function formatReport(results: readonly CheckResult[]): string {
   return `${lines.map(redact).join('\n')}\n`;
 }
 
+/** One check for machines: `fix` is null when there is nothing to do (pass, skip). */
+export interface JsonCheck {
+  readonly name: string;
+  readonly status: CheckStatus;
+  readonly message: string;
+  readonly fix: string | null;
+}
+
+/**
+ * `doctor --json`: `{"status": "pass"|"fail", "checks": [{name, status, message, fix}]}` on one
+ * line, the same checks and words as the report (redacted the same way), for log pipelines and
+ * the DaemonSet. `status` is "fail" exactly when the exit status is 1.
+ */
+export function formatJson(results: readonly CheckResult[]): string {
+  const checks: JsonCheck[] = results.map((r) => ({
+    name: r.name,
+    status: r.status,
+    message: redact(r.detail),
+    fix: r.fix !== undefined && (r.status === 'fail' || r.status === 'warn') ? redact(r.fix) : null,
+  }));
+  return JSON.stringify({ status: exitStatus(results) === 1 ? 'fail' : 'pass', checks });
+}
+
 /** Exit status: 1 when anything failed; warnings and skips alone do not fail the node. */
 export function exitStatus(results: readonly CheckResult[]): 0 | 1 {
   return results.some((r) => r.status === 'fail') ? 1 : 0;

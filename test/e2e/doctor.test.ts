@@ -148,3 +148,39 @@ describe('doctor', () => {
     expect(run.stderr).toStartWith('credential-provider-oke: ERR_REQUEST_INVALID: image "NotAnImage"');
   });
 });
+
+describe('doctor --json', () => {
+  interface JsonReport {
+    status: string;
+    checks: { name: string; status: string; message: string; fix: string | null }[];
+  }
+  test('one JSON document: the same checks, each {name, status, message, fix}; fix null when there is nothing to do', async () => {
+    const run = await doctor('--json');
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout.trimEnd().split('\n')).toHaveLength(1);
+    const parsed = JSON.parse(run.stdout) as JsonReport;
+    expect(Object.keys(parsed).sort()).toEqual(['checks', 'status']);
+    expect(parsed.status).toBe('pass');
+    expect(parsed.checks.map((c) => c.name)).toEqual(['kubelet flags', 'executable', 'kubelet config', 'provider settings', 'IMDS', 'matchImages', 'identity', 'docker token', 'repository access']);
+    for (const check of parsed.checks) {
+      expect(Object.keys(check).sort()).toEqual(['fix', 'message', 'name', 'status']);
+      expect(check.status).toBe('pass');
+      expect(check.fix).toBeNull();
+      expect(typeof check.message).toBe('string');
+    }
+    expect(run.stdout).not.toContain(emulator.lastDockerToken!);
+  });
+
+  test('a failure: status fail, exit 1, the failed check carries its fix, dependents are skipped', async () => {
+    emulator.inject('imds', { status: 503 }, 1000);
+    const run = await doctor('--json');
+    expect(run.status).toBe(1);
+    const parsed = JSON.parse(run.stdout) as JsonReport;
+    expect(parsed.status).toBe('fail');
+    const imds = parsed.checks.find((c) => c.name === 'IMDS');
+    expect(imds?.status).toBe('fail');
+    expect(typeof imds?.fix).toBe('string');
+    expect(parsed.checks.find((c) => c.name === 'identity')?.status).toBe('skip');
+  });
+});

@@ -69,18 +69,18 @@ describe('build identity', () => {
   const git = (answers: Record<string, string | undefined>) => (args: readonly string[]) => answers[args.join(' ')];
 
   test('a clean checkout is its short commit', () => {
-    expect(commitLabel(git({ 'rev-parse --short HEAD': 'deb6ae8\n', 'status --porcelain': '' }))).toBe('deb6ae8');
+    expect(commitLabel(git({ 'rev-parse --short=12 HEAD': 'deb6ae8c0f12\n', 'status --porcelain': '' }))).toBe('deb6ae8c0f12');
   });
 
   test('changes or untracked files make it -dirty', () => {
-    expect(commitLabel(git({ 'rev-parse --short HEAD': 'deb6ae8\n', 'status --porcelain': ' M src/x.ts\n' }))).toBe('deb6ae8-dirty');
-    expect(commitLabel(git({ 'rev-parse --short HEAD': 'deb6ae8\n', 'status --porcelain': '?? new.ts\n' }))).toBe('deb6ae8-dirty');
-    expect(commitLabel(git({ 'rev-parse --short HEAD': 'deb6ae8\n' }))).toBe('deb6ae8-dirty');
+    expect(commitLabel(git({ 'rev-parse --short=12 HEAD': 'deb6ae8c0f12\n', 'status --porcelain': ' M src/x.ts\n' }))).toBe('deb6ae8c0f12-dirty');
+    expect(commitLabel(git({ 'rev-parse --short=12 HEAD': 'deb6ae8c0f12\n', 'status --porcelain': '?? new.ts\n' }))).toBe('deb6ae8c0f12-dirty');
+    expect(commitLabel(git({ 'rev-parse --short=12 HEAD': 'deb6ae8c0f12\n' }))).toBe('deb6ae8c0f12-dirty');
   });
 
   test('outside git it is unknown', () => {
     expect(commitLabel(git({}))).toBe('unknown');
-    expect(commitLabel(git({ 'rev-parse --short HEAD': 'fatal: not a git repository' }))).toBe('unknown');
+    expect(commitLabel(git({ 'rev-parse --short=12 HEAD': 'fatal: not a git repository' }))).toBe('unknown');
   });
 
   test('the defines are JSON string literals under the names the CLI declares', () => {
