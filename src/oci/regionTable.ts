@@ -1,4 +1,14 @@
-import type { RegionInfo } from './regions.ts';
+/** One region, all fields lowercase: what the SDKs' table and the region-metadata sources say of it. */
+export interface RegionInfo {
+  /** Short key, e.g. `fra`. */
+  readonly regionKey: string;
+  /** Region identifier, e.g. `eu-frankfurt-1`. */
+  readonly regionId: string;
+  /** Realm key, e.g. `oc1`. */
+  readonly realmKey: string;
+  /** The realm's second-level domain, e.g. `oraclecloud.com`. */
+  readonly realmDomain: string;
+}
 
 /**
  * The SDKs' built-in realm and region table (oci-go-sdk `common/regions.json`, oci-python-sdk

@@ -1,23 +1,13 @@
 import { ProviderError, type ErrorCode } from '../errors.ts';
 import { redactOutside } from '../log.ts';
-import { BUILT_IN_REGIONS } from './regionTable.ts';
+import { BUILT_IN_REGIONS, type RegionInfo } from './regionTable.ts';
+
+export type { RegionInfo };
 
 /**
  * Regions and realms: which realm a region belongs to decides where the node's certificate is sent
  * (`auth.<region-id>.<realm-domain>`) and which registry hosts are Oracle's (`ocir/hosts.ts`).
  */
-
-/** One region, all fields lowercase. */
-export interface RegionInfo {
-  /** Short key, e.g. `fra`. */
-  readonly regionKey: string;
-  /** Region identifier, e.g. `eu-frankfurt-1`. */
-  readonly regionId: string;
-  /** Realm key, e.g. `oc1`. */
-  readonly realmKey: string;
-  /** The realm's second-level domain, e.g. `oraclecloud.com`. */
-  readonly realmDomain: string;
-}
 
 /**
  * The raw text of each optional region-metadata source, as read by the caller (who reads each at
