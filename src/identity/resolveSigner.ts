@@ -97,6 +97,13 @@ export async function nodeSigner(deps: SignerDeps): Promise<Signer> {
       log: deps.log,
     });
   });
-  const who = (await deps.memo.read(sessionEntry(sessionKey))) ?? (await identity());
-  return { principalKey: `${who.principal}@${who.tenancyId ?? 'unknown-tenancy'}`, identity };
+  const cached = await deps.memo.read(sessionEntry(sessionKey));
+  // Federated just now to learn who: that session signs this exec's first request as it is (even
+  // if a skewed clock makes it look due for renewal already), rather than a second federation.
+  const federated = cached === undefined ? await identity() : undefined;
+  const who = cached ?? federated!;
+  return {
+    principalKey: `${who.principal}@${who.tenancyId ?? 'unknown-tenancy'}`,
+    identity: (request) => (federated !== undefined && request?.forceRefresh !== true ? Promise.resolve(federated) : identity(request)),
+  };
 }

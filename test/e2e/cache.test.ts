@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmulator, type Emulator } from '../emulator/index.ts';
 import { validateKubeletResponse } from '../support/kubeletResponse.ts';
-import { kubeletRequest, providerCommand, runProvider, type ProviderRun } from '../support/runProvider.ts';
+import { kubeletRequest, lineFrom, providerCommand, runProvider, startProvider, type ProviderRun } from '../support/runProvider.ts';
 
 /**
  * A burst of pulls costs one federation: many provider processes share the on-disk cache and wait
@@ -83,12 +83,19 @@ test('a lock holder killed with SIGKILL mid-federation does not stop the others'
   });
   holder.stdin.end(kubeletRequest(`${emulator.registryHost}/${emulator.namespace}/app`));
   // Wait until it holds the session lock and hangs in federation.
-  for (let i = 0; i < 200 && emulator.calls('auth.x509') === 0; i++) await Bun.sleep(25);
+  await emulator.whenCalls(1, 'auth.x509');
   expect(emulator.calls('auth.x509')).toBe(1);
-  const others = Promise.all(Array.from({ length: 8 }, (_, i) => run(`app${i}`)));
-  await Bun.sleep(200);
+  // Then until every other exec waits on that lock, as they say at debug level; then the holder dies.
+  const others = Array.from({ length: 8 }, (_, i) =>
+    startProvider({ ...emulator.env(), CREDENTIAL_CACHE_DIR: cacheDir, LOG_LEVEL: 'debug' }, kubeletRequest(`${emulator.registryHost}/${emulator.namespace}/app${i}`)),
+  );
+  await Promise.all(others.map((o) => lineFrom(o.stderr, (line) => line.includes('waiting for cache lock'))));
   holder.kill('SIGKILL');
-  for (const result of await others) expectValid(result);
+  for (const result of await Promise.all(others.map((o) => o.done))) {
+    expect(result.status).toBe(0);
+    expect(validateKubeletResponse(result.stdout, V1).ok).toBe(true);
+    expect(result.stderr).not.toContain(' warn ');
+  }
   expect(emulator.calls('auth.x509')).toBe(2);
   expect(readdirSync(cacheDir).filter((n) => n.endsWith('.lock'))).toEqual([]);
 }, 60_000);
@@ -132,13 +139,14 @@ test('a cache directory that cannot be used: the provider still works without it
 });
 
 test('a session token expiring between two execs is renewed; a fresh docker token is reused meanwhile', async () => {
-  // 6 s session tokens are refreshed after 3 s (half their life); 60 s docker tokens stay fresh for 30 s.
-  const shortLived = await startEmulator({ sessionTokenLifetimeSeconds: 6, dockerTokenLifetimeSeconds: 60 });
+  // 6 s session tokens are refreshed after 3 s (half their life); 60 s docker tokens stay fresh for
+  // 30 s. The emulator's clock runs 3.5 s behind: every session it issues is due for renewal at once,
+  // while its docker tokens are fresh. No waiting for time to pass.
+  const shortLived = await startEmulator({ sessionTokenLifetimeSeconds: 6, dockerTokenLifetimeSeconds: 60, now: () => Date.now() - 3_500 });
   try {
     const env = { ...shortLived.env(), CREDENTIAL_CACHE_DIR: cacheDir };
     const req = (registry: string) => kubeletRequest(`${registry}/${shortLived.namespace}/app`);
     expectValid(await runProvider({ env, stdin: req(shortLived.registryHost) }));
-    await Bun.sleep(3_500);
     // The docker token is still fresh: it is served without touching the stale session.
     expectValid(await runProvider({ env, stdin: req(shortLived.registryHost) }));
     expect(shortLived.calls('auth.x509')).toBe(1);
@@ -152,7 +160,7 @@ test('a session token expiring between two execs is renewed; a fresh docker toke
   } finally {
     await shortLived.stop();
   }
-}, 20_000); // a 3.5 s wait, an emulator and three execs: more than bun's 5 s default
+}, 20_000); // an emulator and three execs: more than bun's 5 s default on a loaded machine
 
 test('certificate rotation between federations: the next federation uses the new certificate', async () => {
   expectValid(await run('app'));

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startEmulator, type Emulator, type PrincipalInfo } from '../emulator/index.ts';
 import { validateKubeletResponse } from '../support/kubeletResponse.ts';
-import { expectOneLineFailure, kubeletRequest, providerCommand, runProvider, type ProviderRun } from '../support/runProvider.ts';
+import { expectOneLineFailure, kubeletRequest, lineFrom, runProvider, startProvider, type ProviderRun } from '../support/runProvider.ts';
 
 /**
  * What the provider survives: local faults and stale identities, each run as the kubelet runs the
@@ -114,7 +114,7 @@ describe('local faults: the cache may degrade, the pull goes on', () => {
     const holder = spawn(process.execPath, [resolve(import.meta.dir, '../support/lockHolder.ts'), 'hold', dir, docker], { stdio: ['ignore', 'pipe', 'inherit'] });
     try {
       await lineFrom(holder.stdout, (line) => line === 'locked');
-      const waiters = [0, 1, 2].map(() => startProvider({ ...emulator.env(), CREDENTIAL_CACHE_DIR: dir, LOG_LEVEL: 'debug' }));
+      const waiters = [0, 1, 2].map(() => startProvider({ ...emulator.env(), CREDENTIAL_CACHE_DIR: dir, LOG_LEVEL: 'debug' }, kubeletRequest(image())));
       await Promise.all(waiters.map((w) => lineFrom(w.stderr, (line) => line.includes('waiting for cache lock'))));
       rmSync(dir, { recursive: true, force: true });
       for (const result of await Promise.all(waiters.map((w) => w.done))) {
@@ -189,7 +189,7 @@ describe('local faults: the cache may degrade, the pull goes on', () => {
   });
 
   survives('Stdin is never closed', 'One `ERR_DEADLINE` line naming stdin when the exec’s budget runs out; never a hang', async () => {
-    const child = startProvider({ ...emulator.env(), EXEC_TIMEOUT: '1s' }, { keepStdinOpen: true });
+    const child = startProvider({ ...emulator.env(), EXEC_TIMEOUT: '1s' }, kubeletRequest(image()).slice(0, 20), { keepStdinOpen: true });
     const result = await child.done;
     expect(expectOneLineFailure(result, 'ERR_DEADLINE')).toContain('stdin');
   });
@@ -323,47 +323,4 @@ function fill(mountPoint: string): void {
       return;
     }
   }
-}
-
-interface Started {
-  readonly stderr: NodeJS.ReadableStream;
-  readonly done: Promise<ProviderRun>;
-}
-
-/** The provider as its own process, its stderr readable while it runs (to wait for what it says). */
-function startProvider(env: Record<string, string>, options: { keepStdinOpen?: boolean } = {}): Started {
-  const { command, prefix } = providerCommand();
-  const child = spawn(command, prefix, { env: { PATH: '/usr/local/bin:/usr/bin:/bin', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  child.stdout.on('data', (d: Buffer) => out.push(d));
-  child.stderr.on('data', (d: Buffer) => err.push(d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  const done = new Promise<ProviderRun>((resolveRun) =>
-    child.on('close', (status, signal) => {
-      clearTimeout(timer);
-      resolveRun({ status, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
-    }),
-  );
-  if (options.keepStdinOpen === true) child.stdin.write(kubeletRequest(image()).slice(0, 20));
-  else child.stdin.end(kubeletRequest(image()));
-  return { stderr: child.stderr, done };
-}
-
-/** Resolves at the first line of `stream` that satisfies `wanted`. */
-function lineFrom(stream: NodeJS.ReadableStream, wanted: (line: string) => boolean): Promise<void> {
-  return new Promise((resolveLine, reject) => {
-    let buffered = '';
-    const onData = (chunk: Buffer | string): void => {
-      buffered += chunk.toString();
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      if (lines.some(wanted)) {
-        stream.off('data', onData);
-        resolveLine();
-      }
-    };
-    stream.on('data', onData);
-    stream.on('end', () => reject(new Error('the stream ended before the expected line')));
-  });
 }

@@ -92,3 +92,49 @@ export function expectOneLineFailure(result: ProviderRun, code: string): string 
   expect(lines[0]).toStartWith(`credential-provider-oke: ${code}: `);
   return lines[0] ?? '';
 }
+
+export interface Started {
+  readonly stderr: NodeJS.ReadableStream;
+  readonly done: Promise<ProviderRun>;
+}
+
+/**
+ * The provider as its own process, its stderr readable while it runs (to wait for what it says).
+ * `keepStdinOpen` writes `stdin` without closing it, as a kubelet that never sends EOF.
+ */
+export function startProvider(env: Record<string, string>, stdin: string, options: { keepStdinOpen?: boolean } = {}): Started {
+  const { command, prefix } = providerCommand();
+  const child = spawn(command, prefix, { env: { PATH: '/usr/local/bin:/usr/bin:/bin', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout.on('data', (d: Buffer) => out.push(d));
+  child.stderr.on('data', (d: Buffer) => err.push(d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const done = new Promise<ProviderRun>((resolveRun) =>
+    child.on('close', (status, signal) => {
+      clearTimeout(timer);
+      resolveRun({ status, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+    }),
+  );
+  if (options.keepStdinOpen === true) child.stdin.write(stdin);
+  else child.stdin.end(stdin);
+  return { stderr: child.stderr, done };
+}
+
+/** Resolves at the first line of `stream` that satisfies `wanted`. */
+export function lineFrom(stream: NodeJS.ReadableStream, wanted: (line: string) => boolean): Promise<void> {
+  return new Promise((resolveLine, reject) => {
+    let buffered = '';
+    const onData = (chunk: Buffer | string): void => {
+      buffered += chunk.toString();
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      if (lines.some(wanted)) {
+        stream.off('data', onData);
+        resolveLine();
+      }
+    };
+    stream.on('data', onData);
+    stream.on('end', () => reject(new Error('the stream ended before the expected line')));
+  });
+}

@@ -28,12 +28,24 @@ function within(ms: number, log?: Logger): LockOptions {
 }
 
 /** A logger that keeps the lines, to see why a lock was taken over. */
-function recordingLogger(): Logger & { lines: string[] } {
+function recordingLogger(): Logger & { lines: string[]; when(prefix: string): Promise<void> } {
   const lines: string[] = [];
+  const waiting: { prefix: string; resolve: () => void }[] = [];
   const keep = (level: string) => (message: string, fields?: Record<string, unknown>) => {
-    lines.push(`${level} ${message} ${JSON.stringify(fields ?? {})}`);
+    const line = `${level} ${message} ${JSON.stringify(fields ?? {})}`;
+    lines.push(line);
+    for (const w of waiting.filter((w) => line.startsWith(w.prefix))) w.resolve();
   };
-  return { lines, error: keep('error'), warn: keep('warn'), info: keep('info'), debug: keep('debug') };
+  return {
+    lines,
+    /** Resolves when a line starting with `prefix` is (or was) logged: an event, not a sleep. */
+    when: (prefix) =>
+      lines.some((l) => l.startsWith(prefix)) ? Promise.resolve() : new Promise<void>((resolve) => waiting.push({ prefix, resolve })),
+    error: keep('error'),
+    warn: keep('warn'),
+    info: keep('info'),
+    debug: keep('debug'),
+  };
 }
 
 /** Writes a file (`mode` 0600) as a holder, a crash or an attacker might have left it, `ageMs` old. */
@@ -121,7 +133,7 @@ describe('withFileLock across processes', () => {
     const log = recordingLogger();
     let settled = false;
     const waiting = withFileLock(dir, 'token', () => Promise.resolve('acquired'), within(10_000, log)).finally(() => (settled = true));
-    await new Promise((r) => setTimeout(r, 300));
+    await log.when('debug waiting for cache lock');
     expect(settled).toBe(false);
     holder.kill('SIGKILL');
     expect(await waiting).toBe('acquired');
@@ -195,15 +207,15 @@ describe('withFileLock across processes', () => {
     expect(readFileSync(path, 'utf8')).toBe(content);
   });
 
-  test.skipIf(!hasProc)('wakes a waiter soon after the holder releases', async () => {
+  test.skipIf(!hasProc)('wakes a waiter when the holder releases', async () => {
     const dir = tempDir();
     const path = plantLock(dir, 'wake', encodeRecord(liveRecord()));
-    const started = Date.now();
-    const waiting = withFileLock(dir, 'wake', () => Promise.resolve(Date.now()), within(10_000));
+    const log = recordingLogger();
+    const waiting = withFileLock(dir, 'wake', () => Promise.resolve('acquired'), within(10_000, log));
+    await log.when('debug waiting for cache lock');
     // The release of a holder in another process: only the file disappears.
-    setTimeout(() => unlinkSync(path), 100);
-    const acquiredAt = await waiting;
-    expect(acquiredAt - started).toBeLessThan(5_000);
+    unlinkSync(path);
+    expect(await waiting).toBe('acquired');
   });
 
   test('clears the break mutex of a breaker that died, and waits for a live one', async () => {
