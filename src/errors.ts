@@ -100,3 +100,31 @@ export function describeFailure(error: ProviderError): string {
   const message = error.message.replace(/\s*\n\s*/g, ' ');
   return `${error.code}: ${message}${facts.length > 0 ? ` (${facts.join(' ')})` : ''}`;
 }
+
+/**
+ * A failure of a leaf (a token parser, a key loader) that knows what is wrong but not whose
+ * configuration it is, so not which code or which setting to blame. Its caller maps it to a
+ * `ProviderError` once, with {@link withCode}; a leaf never throws its caller's code.
+ */
+export class LeafFailure extends Error {
+  override readonly name: string = 'LeafFailure';
+  /** Advice that holds whoever the caller is; the caller may give its own instead. */
+  readonly hint: string | undefined;
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.hint = options.hint;
+  }
+}
+
+/**
+ * Runs a leaf; its `LeafFailure` becomes a `ProviderError` with the caller's code and facts, the
+ * leaf's message, and the caller's hint or else the leaf's. Anything else passes through.
+ */
+export function withCode<T>(code: ErrorCode, run: () => T, options: ProviderErrorOptions = {}): T {
+  try {
+    return run();
+  } catch (error) {
+    if (!(error instanceof LeafFailure)) throw error;
+    throw new ProviderError(code, error.message, { ...options, hint: options.hint ?? error.hint, cause: error });
+  }
+}

@@ -1,4 +1,4 @@
-import { ProviderError } from '../errors.ts';
+import { ProviderError, withCode } from '../errors.ts';
 import { redactOutside } from '../log.ts';
 import { decodeJwtClaims, jwtExpiresAtMs, type JwtClaims } from '../oci/jwt.ts';
 
@@ -63,13 +63,7 @@ export function wantsWorkloadIdentity(annotations: Readonly<Record<string, strin
  * or expired more than {@link SERVICE_ACCOUNT_TOKEN_SKEW_MS} ago. Messages never contain the token.
  */
 export function readServiceAccountToken(token: string, nowMs: number): ServiceAccountRef {
-  let claims: JwtClaims;
-  try {
-    claims = decodeJwtClaims(token, 'ERR_SERVICE_ACCOUNT_TOKEN', 'the service account token from the kubelet');
-  } catch (error) {
-    if (!(error instanceof ProviderError)) throw error;
-    throw new ProviderError('ERR_SERVICE_ACCOUNT_TOKEN', error.message, { hint: TOKEN_HINT, cause: error });
-  }
+  const claims = withCode('ERR_SERVICE_ACCOUNT_TOKEN', () => decodeJwtClaims(token, 'the service account token from the kubelet'), { hint: TOKEN_HINT });
   const account = accountOf(claims);
   const expiresAtMs = jwtExpiresAtMs(claims);
   const who = `${account.namespace}/${account.name}`;

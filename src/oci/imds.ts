@@ -1,6 +1,6 @@
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import { nodeCrypto } from '../nodeCrypto.ts';
-import { ProviderError } from '../errors.ts';
+import { ProviderError, withCode } from '../errors.ts';
 import type { HttpClient } from '../net/http.ts';
 import { IMDS_RETRY } from '../net/retryPolicy.ts';
 import { readOciError } from '../net/ociError.ts';
@@ -125,11 +125,9 @@ function parseCertificate(pem: string, file: string): X509Certificate {
 }
 
 function loadImdsKey(pem: string): KeyObject {
-  try {
-    return loadPrivateKey(pem, { source: 'IMDS key.pem' });
-  } catch (cause) {
-    throw new ProviderError('ERR_INSTANCE_CERTIFICATE', 'IMDS key.pem is not a usable private key', { cause });
-  }
+  return withCode('ERR_INSTANCE_CERTIFICATE', () => loadPrivateKey(pem, { source: 'IMDS key.pem' }), {
+    hint: 'IMDS served a damaged key; if it persists, check OCI_METADATA_BASE_URL and the instance',
+  });
 }
 
 /** The tenancy from the leaf subject: `OU=opc-tenant:<ocid>`, else `O=opc-identity:<ocid>` (service principals), as Python, TS and Java do. */

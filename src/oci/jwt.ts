@@ -1,6 +1,5 @@
 import { Buffer } from 'node:buffer';
-import { ProviderError } from '../errors.ts';
-import type { ErrorCode } from '../errors.ts';
+import { LeafFailure } from '../errors.ts';
 
 /**
  * Reading OCI session tokens (JWTs). The provider never verifies them: it received them over TLS
@@ -30,16 +29,12 @@ const BASE64URL = /^[A-Za-z0-9_-]+={0,2}$/;
  * The claims of a compact JWS (`header.payload.signature`), unverified. The payload is base64url
  * with or without padding (Go adds padding before decoding; Python and TS do too).
  *
- * Throws a `ProviderError` with `code` (the caller's, e.g. `ERR_FEDERATION` for a token from the
- * auth service) when the token is not three segments, a segment is not base64url, header or
+ * Throws `JwtUnreadable` (the caller maps it to its own code) when the token is not three segments, a segment is not base64url, header or
  * payload is not a JSON object, or `exp`/`iat`/`sub` have the wrong type. The message names
  * `source` and never the token.
  */
-export function decodeJwtClaims(token: string, code: ErrorCode, source = 'the session token'): JwtClaims {
-  const fail = (why: string): ProviderError =>
-    new ProviderError(code, `${source} is not a valid JWT: ${why}`, {
-      hint: 'the token is damaged or is not an OCI session token',
-    });
+export function decodeJwtClaims(token: string, source = 'the session token'): JwtClaims {
+  const fail = (why: string): JwtUnreadable => new JwtUnreadable(`${source} is not a valid JWT: ${why}`);
 
   const segments = token.trim().split('.');
   if (segments.length !== 3) throw fail(`it has ${segments.length} dot-separated parts, not 3`);
@@ -59,6 +54,14 @@ export function decodeJwtClaims(token: string, code: ErrorCode, source = 'the se
   }
   // The loops above checked the typed claims.
   return claims;
+}
+
+/** A token that is not a JWT with the claims' expected types; the message names the source and why, never the token. */
+export class JwtUnreadable extends LeafFailure {
+  override readonly name = 'JwtUnreadable';
+  constructor(message: string) {
+    super(message, { hint: 'the token is damaged or is not an OCI session token' });
+  }
 }
 
 /** When the token expires, in ms since the epoch; undefined when it carries no `exp`. */
@@ -116,7 +119,7 @@ export function describeInstant(ms: number): string {
   return Number.isNaN(date.getTime()) ? `${ms / 1000} s after the epoch` : date.toISOString();
 }
 
-function decodeJsonObject(segment: string, fail: () => ProviderError): Record<string, unknown> {
+function decodeJsonObject(segment: string, fail: () => JwtUnreadable): Record<string, unknown> {
   // A length of 1 mod 4 cannot come from any byte string.
   if (!BASE64URL.test(segment) || segment.replace(/=+$/, '').length % 4 === 1) throw fail();
   let value: unknown;

@@ -1,6 +1,6 @@
 import { nodeCrypto } from '../nodeCrypto.ts';
 import type { KeyObject, X509Certificate } from 'node:crypto';
-import { ProviderError } from '../errors.ts';
+import { LeafFailure, ProviderError } from '../errors.ts';
 
 /** Key handling shared by the principals: session keys, fingerprints, PEM private keys. */
 
@@ -96,12 +96,17 @@ const PRIVATE_KEY_LABELS: ReadonlySet<string> = new Set(['RSA PRIVATE KEY', 'PRI
  * Text around the block is ignored: keys downloaded from the OCI console end with an
  * `OCI_API_KEY` line.
  *
- * Throws `ERR_OCI_CONFIG` naming `source` when the text holds no PEM private key, when the key
+ * Throws `PrivateKeyUnusable` (the caller maps it to its code) naming `source` when the text holds no PEM private key, when the key
  * is encrypted and no passphrase was given, when the passphrase is wrong, and when the key is
  * not RSA (OCI API keys and signatures are RSA only). A passphrase given for an unencrypted key
  * is ignored, as Python retries without it: with DEFAULT inheritance a `pass_phrase` can reach a
  * profile whose key is not encrypted.
  */
+/** A private key that cannot be used, and why; the message names the source, never the key. */
+export class PrivateKeyUnusable extends LeafFailure {
+  override readonly name = 'PrivateKeyUnusable';
+}
+
 export function loadPrivateKey(pem: string, options: LoadPrivateKeyOptions): KeyObject {
   const { source } = options;
   const blocks = [...pem.matchAll(PEM_BLOCK)];
@@ -109,8 +114,7 @@ export function loadPrivateKey(pem: string, options: LoadPrivateKeyOptions): Key
   if (block === undefined) {
     const labels = blocks.map((b) => b[1] ?? '');
     const found = labels.length > 0 ? `it holds ${labels.map((l) => `a ${l}`).join(', ')}` : 'it has no PEM block';
-    throw new ProviderError('ERR_OCI_CONFIG', `${source} is not a PEM RSA private key: ${found}`, {
-      key: source,
+    throw new PrivateKeyUnusable(`${source} is not a PEM RSA private key: ${found}`, {
       hint: 'point it at the private key (BEGIN RSA PRIVATE KEY or BEGIN PRIVATE KEY), not the public key or a certificate',
     });
   }
@@ -121,8 +125,7 @@ export function loadPrivateKey(pem: string, options: LoadPrivateKeyOptions): Key
   // Decided from the PEM text rather than from error codes, which differ between OpenSSL
   // (Node) and BoringSSL (Bun).
   if (encrypted && passphrase === '') {
-    throw new ProviderError('ERR_OCI_CONFIG', `${source} is an encrypted private key and no passphrase was given`, {
-      key: source,
+    throw new PrivateKeyUnusable(`${source} is an encrypted private key and no passphrase was given`, {
       hint: 'set pass_phrase in the profile, or use an unencrypted key',
     });
   }
@@ -132,21 +135,18 @@ export function loadPrivateKey(pem: string, options: LoadPrivateKeyOptions): Key
     key = encrypted ? nodeCrypto().createPrivateKey({ key: text, format: 'pem', passphrase }) : nodeCrypto().createPrivateKey({ key: text, format: 'pem' });
   } catch (cause) {
     if (encrypted) {
-      throw new ProviderError('ERR_OCI_CONFIG', `cannot decrypt the private key ${source}: wrong passphrase`, {
-        key: source,
+      throw new PrivateKeyUnusable(`cannot decrypt the private key ${source}: wrong passphrase`, {
         cause,
         hint: 'check pass_phrase in the profile (the key may also be corrupt)',
       });
     }
-    throw new ProviderError('ERR_OCI_CONFIG', `${source} is not a valid PEM private key: its content does not decode`, {
-      key: source,
+    throw new PrivateKeyUnusable(`${source} is not a valid PEM private key: its content does not decode`, {
       cause,
       hint: 'the file is damaged; download or generate the API key again',
     });
   }
   if (key.asymmetricKeyType !== 'rsa') {
-    throw new ProviderError('ERR_OCI_CONFIG', `${source} is a ${key.asymmetricKeyType ?? 'non-RSA'} key; OCI signs with RSA keys only`, {
-      key: source,
+    throw new PrivateKeyUnusable(`${source} is a ${key.asymmetricKeyType ?? 'non-RSA'} key; OCI signs with RSA keys only`, {
       hint: 'use an RSA API key (openssl genrsa 2048)',
     });
   }

@@ -162,7 +162,7 @@ describe('doctor --json', () => {
     const parsed = JSON.parse(run.stdout) as JsonReport;
     expect(Object.keys(parsed).sort()).toEqual(['checks', 'status']);
     expect(parsed.status).toBe('pass');
-    expect(parsed.checks.map((c) => c.name)).toEqual(['kubelet flags', 'executable', 'kubelet config', 'provider settings', 'IMDS', 'matchImages', 'identity', 'docker token', 'repository access']);
+    expect(parsed.checks.map((c) => c.name)).toEqual(['kubelet flags', 'executable', 'kubelet config', 'kubelet version', 'provider settings', 'IMDS', 'matchImages', 'identity', 'docker token', 'repository access']);
     for (const check of parsed.checks) {
       expect(Object.keys(check).sort()).toEqual(['fix', 'message', 'name', 'status']);
       expect(check.status).toBe('pass');

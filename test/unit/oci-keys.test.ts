@@ -5,11 +5,13 @@ import {
   generateSessionKeyPair,
   keyMatchesCertificate,
   loadPrivateKey,
+  PrivateKeyUnusable,
   md5Fingerprint,
   publicKeySpkiBase64,
   sha256CertFingerprint,
   spkiDer,
 } from '../../src/oci/keys.ts';
+import { withCode } from '../../src/errors.ts';
 import { ORACLE_TEST_PRIVATE_KEY as GO_TEST_PRIVATE_KEY } from '../support/oracleTestKey.ts';
 import { caught } from '../support/caught.ts';
 
@@ -111,8 +113,9 @@ describe('loadPrivateKey: refusals name the source, never the key', () => {
   ];
   for (const row of rows) {
     test(row.name, () => {
-      const error = caught(() => loadPrivateKey(row.text, { passphrase: row.passphrase, source: '/keys/k.pem' }));
+      const error = caught(() => withCode('ERR_OCI_CONFIG', () => loadPrivateKey(row.text, { passphrase: row.passphrase, source: '/keys/k.pem' }), { key: '/keys/k.pem' }));
       expect(error.code).toBe('ERR_OCI_CONFIG');
+      expect(error.cause).toBeInstanceOf(PrivateKeyUnusable);
       expect(error.message).toMatch(row.message);
       expect(error.details.key).toBe('/keys/k.pem');
       expect(error.message).not.toContain('MII');

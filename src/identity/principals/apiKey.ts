@@ -1,6 +1,6 @@
 import { dirname, isAbsolute, join } from 'node:path';
 import type { KeyObject } from 'node:crypto';
-import { ProviderError } from '../../errors.ts';
+import { ProviderError, withCode } from '../../errors.ts';
 import { describeErrno, errnoCode } from '../../errno.ts';
 import { systemClock } from '../../runtime.ts';
 import type { Clock, Env, FileReader } from '../../runtime.ts';
@@ -170,7 +170,7 @@ async function readSessionToken(
       hint: `run oci session authenticate --profile-name ${profile.name}`,
     });
   }
-  return { token, tokenPath, source, claims: decodeJwtClaims(token, 'ERR_OCI_CONFIG', source) };
+  return { token, tokenPath, source, claims: withCode('ERR_OCI_CONFIG', () => decodeJwtClaims(token, source), { key: tokenPath }) };
 }
 
 async function loadProfileKey(
@@ -181,7 +181,7 @@ async function loadProfileKey(
   const pem = await readProfileFile(init.files, keyPath, 'key_file', profile);
   // Go reads both spellings; Python and the CLI write pass_phrase.
   const passphrase = value(profile.values, 'pass_phrase') ?? value(profile.values, 'passphrase');
-  const privateKey = loadPrivateKey(pem, { passphrase, source: `key_file ${keyPath} (${profile.where})` });
+  const privateKey = withCode('ERR_OCI_CONFIG', () => loadPrivateKey(pem, { passphrase, source: `key_file ${keyPath} (${profile.where})` }), { key: keyPath });
   return { privateKey, keyPath };
 }
 

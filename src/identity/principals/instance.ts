@@ -1,4 +1,4 @@
-import { ProviderError } from '../../errors.ts';
+import { ProviderError, withCode } from '../../errors.ts';
 import type { Logger } from '../../log.ts';
 import type { HttpClient } from '../../net/http.ts';
 import { readOciError } from '../../net/ociError.ts';
@@ -63,7 +63,7 @@ export async function federateInstancePrincipal(init: InstancePrincipalInit): Pr
   });
   if (response.status !== 200) throw federationError(response, url.host, certificates.tenancyId);
   const token = readToken(response.body, url.host);
-  const claims = decodeJwtClaims(token, 'ERR_FEDERATION');
+  const claims = withCode('ERR_FEDERATION', () => decodeJwtClaims(token), { host: url.host });
   const lifetime = readSessionLifetime(claims, init.clock.now());
   if ('unusable' in lifetime) {
     throw new ProviderError('ERR_FEDERATION', `the session token from the auth service ${lifetime.unusable}`, {

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { nodeCrypto } from '../../nodeCrypto.ts';
 import { isAbsolute } from 'node:path';
-import { ProviderError } from '../../errors.ts';
+import { ProviderError, withCode } from '../../errors.ts';
 import { errnoCode } from '../../errno.ts';
 import { systemClock, type Clock, type Env, type FileReader } from '../../runtime.ts';
 import type { Identity, IdentityProvider } from '../types.ts';
@@ -120,26 +120,18 @@ async function loadResourcePrincipal(init: ResourcePrincipalInit, clock: Clock):
 }
 
 function readClaims(rpst: string, source: string): JwtClaims {
-  try {
-    return decodeJwtClaims(rpst, 'ERR_RESOURCE_PRINCIPAL', source);
-  } catch (error) {
-    if (!(error instanceof ProviderError)) throw error;
-    throw new ProviderError('ERR_RESOURCE_PRINCIPAL', error.message, { key: RP_RPST_ENV, cause: error, hint: `${RP_RPST_ENV} must hold the RPST itself or an absolute path to a file holding it` });
-  }
+  return withCode('ERR_RESOURCE_PRINCIPAL', () => decodeJwtClaims(rpst, source), {
+    key: RP_RPST_ENV,
+    hint: `${RP_RPST_ENV} must hold the RPST itself or an absolute path to a file holding it`,
+  });
 }
 
 function loadKey(pem: string, passphrase: string | undefined, source: string): KeyObject {
-  try {
-    return loadPrivateKey(pem, { passphrase, source });
-  } catch (error) {
-    if (!(error instanceof ProviderError)) throw error;
-    // Same facts, this principal's code and the variables to check instead of the config-file hint.
-    throw new ProviderError('ERR_RESOURCE_PRINCIPAL', error.message, {
-      key: RP_PRIVATE_PEM_ENV,
-      cause: error,
-      hint: `check ${RP_PRIVATE_PEM_ENV} (an RSA private key in PEM) and ${RP_PASSPHRASE_ENV} if it is encrypted`,
-    });
-  }
+  // This principal's variables to check, not the config file's keys.
+  return withCode('ERR_RESOURCE_PRINCIPAL', () => loadPrivateKey(pem, { passphrase, source }), {
+    key: RP_PRIVATE_PEM_ENV,
+    hint: `check ${RP_PRIVATE_PEM_ENV} (an RSA private key in PEM) and ${RP_PASSPHRASE_ENV} if it is encrypted`,
+  });
 }
 
 /** Whether the key is the one in the RPST's `jwk` claim; true when the claim is absent or unreadable (then OCIR decides). */

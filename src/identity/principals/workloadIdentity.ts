@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer';
 import type { Memo } from '../../cache/memo.ts';
 import type { Settings } from '../../config/settings.ts';
-import { ProviderError } from '../../errors.ts';
+import { ProviderError, withCode } from '../../errors.ts';
 import { errnoCode } from '../../errno.ts';
 import type { ServiceAccountRef } from '../serviceAccount.ts';
 import type { Logger } from '../../log.ts';
@@ -122,7 +122,7 @@ export async function exchangeServiceAccountToken(init: ExchangeInit): Promise<F
   if (response.status !== 200) throw exchangeError(readOciError(response), url.host, who);
 
   const rpst = parseProxymuxAnswer(response.body, url.host);
-  const claims = decodeJwtClaims(rpst, 'ERR_WORKLOAD_IDENTITY', 'the RPST from the OKE proxymux');
+  const claims = withCode('ERR_WORKLOAD_IDENTITY', () => decodeJwtClaims(rpst, 'the RPST from the OKE proxymux'), { host: url.host });
   const lifetime = readSessionLifetime(claims, init.clock.now());
   if ('unusable' in lifetime) {
     throw new ProviderError('ERR_WORKLOAD_IDENTITY', `the RPST from the OKE proxymux ${lifetime.unusable}`, {
