@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { silentLogger, type Logger } from '../log.ts';
 import { errnoCode } from '../errno.ts';
 import { assertCacheName } from './names.ts';
-import { readRegularFile } from './readRegularFile.ts';
+import { readBoundedFile } from '../fs/readBoundedFile.ts';
 import { randomHex } from '../webCrypto.ts';
 
 /**
@@ -125,7 +125,7 @@ export async function openCacheStore(dir: string, options: CacheStoreOptions = {
 }
 
 async function isTagged(path: string): Promise<boolean> {
-  const tagFile = await readRegularFile(join(path, CACHE_TAG_FILE), 4096);
+  const tagFile = await readBoundedFile(join(path, CACHE_TAG_FILE), { maxBytes: 4096, followSymlinks: false });
   return tagFile.ok && isOurTag(tagFile.bytes.toString('utf8'));
 }
 
@@ -174,12 +174,12 @@ function createStore(dir: string, options: CacheStoreOptions): CacheStore {
 
   const read = async (name: string): Promise<unknown> => {
     assertCacheName(name, 'cache entry');
-    const file = await readRegularFile(join(dir, name), MAX_ENTRY_BYTES);
+    const file = await readBoundedFile(join(dir, name), { maxBytes: MAX_ENTRY_BYTES, followSymlinks: false });
     const refuse = (reason: string): undefined => {
       log.debug('ignoring cache entry', { entry: name, reason });
       return undefined;
     };
-    if (!file.ok) return file.missing ? undefined : refuse(file.reason);
+    if (!file.ok) return file.missing ? undefined : refuse(file.code);
     if (uid !== undefined && file.stat.uid !== uid) return refuse(`owned by uid ${file.stat.uid}`);
     if ((file.stat.mode & 0o077) !== 0) return refuse(`mode ${octal(file.stat.mode & 0o777)} is group/other-accessible`);
     try {

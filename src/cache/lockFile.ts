@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import type { Logger } from '../log.ts';
 import { errnoCode } from '../errno.ts';
 import { encodeRecord, holderState, MAX_RECORD_BYTES, ownRecord, parseRecord } from './holderRecord.ts';
-import { readRegularFile } from './readRegularFile.ts';
+import { readBoundedFile } from '../fs/readBoundedFile.ts';
 import { randomHex } from '../webCrypto.ts';
 
 /*
@@ -169,7 +169,7 @@ async function claim(path: string, held: Set<string>): Promise<string | undefine
 /** Deletes `path` if it still carries `token`, then forgets the token; true if it deleted it. */
 async function unclaim(path: string, token: string, held: Set<string>): Promise<boolean> {
   try {
-    const file = await readRegularFile(path, MAX_RECORD_BYTES);
+    const file = await readBoundedFile(path, { maxBytes: MAX_RECORD_BYTES, followSymlinks: false });
     if (!file.ok || parseRecord(file.bytes)?.token !== token) return false;
     await fsp.unlink(path);
     return true;
@@ -212,7 +212,7 @@ async function removeIfSame(path: string, snapshot: Snapshot): Promise<boolean> 
 
 /** The file's identity and content, or undefined when it does not exist. */
 async function takeSnapshot(path: string): Promise<Snapshot | undefined> {
-  const file = await readRegularFile(path, MAX_RECORD_BYTES);
+  const file = await readBoundedFile(path, { maxBytes: MAX_RECORD_BYTES, followSymlinks: false });
   if (file.ok) return { ino: file.stat.ino, mtimeMs: file.stat.mtimeMs, bytes: file.bytes };
   if (file.missing) return undefined;
   const stat = await fsp.lstat(path).catch(() => undefined);

@@ -1,4 +1,5 @@
 import { constants, promises as fsp, type Stats } from 'node:fs';
+import { errnoCode } from '../errno.ts';
 
 /**
  * Reading a file without trusting what the path names: `O_NONBLOCK` so a FIFO does not hang the
@@ -96,9 +97,4 @@ function kindOf(stat: Stats): string {
 
 function refused(code: string): BoundedRead {
   return { ok: false, missing: false, code };
-}
-
-function errnoCode(error: unknown): string | undefined {
-  if (typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string') return error.code;
-  return undefined;
 }
