@@ -33,6 +33,8 @@ export type ErrorCode =
   | 'ERR_NETWORK'
   /** The whole exec ran out of time. */
   | 'ERR_DEADLINE'
+  /** The response could not be written to stdout (the kubelet closed the pipe, or stdout is not open). */
+  | 'ERR_OUTPUT'
   /** A bug: something that should not happen. */
   | 'ERR_INTERNAL';
 

@@ -168,7 +168,7 @@ function fail(io: CliIo, error: unknown, status: number): number {
   const line =
     error instanceof ProviderError
       ? redact(formatErrorLine(error))
-      : `ERR_INTERNAL: ${redact(error instanceof Error ? error.message : String(error))}; check: this is a bug, please report it with the line above`;
+      : `ERR_INTERNAL: ${redact(error instanceof Error ? error.message : String(error))}; check: this is a bug in credential-provider-oke; please report it with this line`;
   io.writeStderr(`credential-provider-oke: ${line}\n`);
   return status;
 }

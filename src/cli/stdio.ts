@@ -1,4 +1,5 @@
 import { fstatSync, read, write, writeSync } from 'node:fs';
+import { errnoCode } from '../errno.ts';
 import { ProviderError } from '../errors.ts';
 
 /**
@@ -15,7 +16,7 @@ const CHUNK_BYTES = 64 * 1024;
 const AGAIN_DELAY_MS = 1;
 
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const isAgain = (error: unknown): boolean => (error as { code?: unknown }).code === 'EAGAIN';
+const isAgain = (error: unknown): boolean => errnoCode(error) === 'EAGAIN';
 
 /** Reads stdin to EOF; rejects with ERR_REQUEST_INVALID as soon as more than `maxBytes` arrived. */
 export async function readStdin(maxBytes: number): Promise<Uint8Array> {
@@ -53,7 +54,12 @@ export async function writeStdout(text: string): Promise<void> {
     try {
       offset += await new Promise<number>((resolve, reject) => write(STDOUT, bytes, offset, bytes.length - offset, null, (e, n) => (e ? reject(e) : resolve(n))));
     } catch (error) {
-      if (!isAgain(error)) throw error;
+      if (!isAgain(error)) {
+        throw new ProviderError('ERR_OUTPUT', `cannot write the response to stdout (${errnoCode(error) ?? 'unknown error'})`, {
+          cause: error,
+          hint: 'the kubelet closes the pipe only once it gave up on the exec; run by hand, keep stdout open',
+        });
+      }
       await pause(AGAIN_DELAY_MS);
     }
   }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
-import type { ErrorCode } from '../../src/errors.ts';
+import { ProviderError, type ErrorCode } from '../../src/errors.ts';
 import { startEmulator, type Emulator } from '../emulator/index.ts';
 import { pinRequestId, runCliInProcess, type CliRun } from '../support/runCliInProcess.ts';
 import { kubeletRequest } from '../support/runProvider.ts';
@@ -141,6 +141,13 @@ const cases: Record<ErrorCode, () => Promise<void>> = {
         'check: the kubelet writes the request and closes stdin; by hand, pipe a request in or use get-credentials <image>',
     );
   },
+  ERR_OUTPUT: async () => {
+    const closed = () => Promise.reject(new ProviderError('ERR_OUTPUT', 'cannot write the response to stdout (EPIPE)', { hint: 'the kubelet closes the pipe only once it gave up on the exec; run by hand, keep stdout open' }));
+    expectLine(
+      await runCliInProcess({ env: emulator.env(), stdin: kubeletRequest(image()), writeStdout: closed }),
+      'ERR_OUTPUT: cannot write the response to stdout (EPIPE); check: the kubelet closes the pipe only once it gave up on the exec; run by hand, keep stdout open',
+    );
+  },
   ERR_INTERNAL: async () => {
     // A bug injected through the transport seam: an answer whose headers cannot be read.
     const broken = () => () =>
@@ -154,7 +161,7 @@ const cases: Record<ErrorCode, () => Promise<void>> = {
         },
       });
     const result = await runCliInProcess({ env: emulator.env(), stdin: kubeletRequest(image()), transport: broken });
-    expectLine(result, 'ERR_INTERNAL: injected bug; check: this is a bug, please report it with the line above');
+    expectLine(result, 'ERR_INTERNAL: injected bug; check: this is a bug in credential-provider-oke; please report it with this line');
   },
 };
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startEmulator, type Emulator, type PrincipalInfo } from '../emulator/index.ts';
 import { validateKubeletResponse } from '../support/kubeletResponse.ts';
-import { expectOneLineFailure, kubeletRequest, lineFrom, runProvider, startProvider, type ProviderRun } from '../support/runProvider.ts';
+import { expectOneLineFailure, kubeletRequest, lineFrom, providerCommand, runProvider, startProvider, type ProviderRun } from '../support/runProvider.ts';
 
 /**
  * What the provider survives: local faults and stale identities, each run as the kubelet runs the
@@ -192,6 +192,23 @@ describe('local faults: the cache may degrade, the pull goes on', () => {
     const child = startProvider({ ...emulator.env(), EXEC_TIMEOUT: '1s' }, kubeletRequest(image()).slice(0, 20), { keepStdinOpen: true });
     const result = await child.done;
     expect(expectOneLineFailure(result, 'ERR_DEADLINE')).toContain('stdin');
+  });
+
+  survives('Stdout is closed (the kubelet gave up on the exec)', 'One `ERR_OUTPUT` line naming stdout; never `ERR_INTERNAL`', async () => {
+    const { command, prefix } = providerCommand();
+    const child = spawn(command, prefix, { env: { PATH: '/usr/bin:/bin', ...emulator.env(), CREDENTIAL_CACHE_DIR: 'none' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    // The reading end goes away before the answer is written: the write fails with EPIPE.
+    child.stdout.destroy();
+    const stderr: Buffer[] = [];
+    child.stderr.on('data', (d: Buffer) => stderr.push(d));
+    const exit = new Promise<{ status: number | null; signal: NodeJS.Signals | null }>((resolveExit) => child.on('close', (status, signal) => resolveExit({ status, signal })));
+    child.stdin.end(kubeletRequest(image()));
+    const { status, signal } = await exit;
+    expect(signal).toBeNull();
+    expect(status).not.toBe(0);
+    const lines = Buffer.concat(stderr).toString('utf8').trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toBe('credential-provider-oke: ERR_OUTPUT: cannot write the response to stdout (EPIPE); check: the kubelet closes the pipe only once it gave up on the exec; run by hand, keep stdout open');
   });
 
   survives('`-config` names `/dev/zero`, a FIFO or a huge file', 'One `ERR_CONFIG_INVALID` line naming the file; nothing read past the size cap', async () => {

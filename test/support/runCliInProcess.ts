@@ -18,6 +18,8 @@ export interface CliRunOptions {
   /** Replaces the real fetch transport (e.g. to pin response headers, or to inject a bug). */
   readonly transport?: (real: Transport) => Transport;
   readonly readStdin?: CliIo['readStdin'];
+  /** Replaces the capture of stdout (e.g. a closed pipe); what it is given is still captured. */
+  readonly writeStdout?: CliIo['writeStdout'];
 }
 
 /**
@@ -40,10 +42,12 @@ export async function runCliInProcess(options: CliRunOptions = {}): Promise<CliR
     stdinIsTTY: false,
     bootId: () => Promise.resolve('in-process-test-boot'),
     readStdin: options.readStdin ?? (() => (typeof stdin === 'string' ? Promise.resolve(new TextEncoder().encode(stdin)) : stdin)),
-    writeStdout: (text) => {
-      stdout += text;
-      return Promise.resolve();
-    },
+    writeStdout:
+      options.writeStdout ??
+      ((text) => {
+        stdout += text;
+        return Promise.resolve();
+      }),
     writeStderr: (text) => {
       stderr += text;
     },
