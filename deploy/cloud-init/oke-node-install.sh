@@ -306,9 +306,51 @@ install_files() {
   install_atomically "$config_source" "$ROOT$CONFIG_FILE" 0644
   log "installed $BIN_DIR/$NAME and $CONFIG_FILE"
   # Catches a binary this node cannot run (wrong CPU, missing loader) now, not at the first pull.
-  local version
-  version="$("$ROOT$BIN_DIR/$NAME" --version 2>&1)" || die "$BIN_DIR/$NAME does not run on this node: $version"
+  # The state is written first either way, so that the DaemonSet may still replace a broken one.
+  local version="" runs=true
+  version="$("$ROOT$BIN_DIR/$NAME" --version 2>&1)" || runs=false
+  local config_sha256=""
+  [[ -n "$OWN_CONFIG_FILE" ]] || config_sha256="$(sha256_of "$config_source")"
+  write_install_state "$(sha256_of "$STAGING/$binary")" "$config_sha256" "$([[ "$runs" == false ]] || printf '%s' "${version%%$'\n'*}")"
+  [[ "$runs" == true ]] || die "$BIN_DIR/$NAME does not run on this node: $version"
   log "runs: $version"
+}
+
+sha256_of() {
+  local sum
+  sum="$(sha256sum -- "$1")"
+  printf '%s\n' "${sum%% *}"
+}
+
+# A JSON string: backslash and quote escaped; control characters are refused by the callers.
+json_string() {
+  local text="${1//\\/\\\\}"
+  printf '"%s"' "${text//\"/\\\"}"
+}
+
+# Writes the record that `credential-provider-oke install` keeps, in its format (InstallState in
+# src/install/install.ts, version 1; test/e2e/install.test.ts checks that install accepts this
+# file): with it, the DaemonSet's install treats these files as its own and upgrades them. The
+# config is recorded only when it is the released one, so that install does not replace an
+# operator's own config unless told to (--adopt). No "previous": nothing is kept for rollback here.
+write_install_state() {
+  local exe_sha256="$1" config_sha256="$2" version_line state_dir
+  version_line="$(printf '%s' "$3" | LC_ALL=C tr -d '\000-\037\177')"
+  state_dir="$(dirname -- "$BIN_DIR")/.install"
+  {
+    printf '{\n  "version": 1,\n  "files": {\n'
+    printf '    %s: {\n      "sha256": "%s"' "$(json_string "$BIN_DIR/$NAME")" "$exe_sha256"
+    [[ -z "$version_line" ]] || printf ',\n      "versionLine": %s' "$(json_string "$version_line")"
+    printf '\n    }'
+    [[ -z "$config_sha256" ]] || printf ',\n    %s: {\n      "sha256": "%s"\n    }' "$(json_string "$CONFIG_FILE")" "$config_sha256"
+    printf '\n  }\n}\n'
+  } >"$STAGING/state.json"
+  install_atomically "$STAGING/state.json" "$ROOT$state_dir/state.json" 0644
+  if [[ -n "$config_sha256" ]]; then
+    log "recorded both files in $state_dir/state.json: credential-provider-oke install (the DaemonSet) may upgrade them"
+  else
+    log "recorded $BIN_DIR/$NAME in $state_dir/state.json; your own $CONFIG_FILE is not recorded: install replaces it only with --adopt"
+  fi
 }
 
 ensure_oke_init() {
@@ -441,6 +483,7 @@ main() {
   is_true RUN_OKE_INIT || true
   is_true VERIFY_KUBELET_FLAGS || true
   [[ "$KUBELET_WAIT_SECONDS" =~ ^[0-9]+$ ]] || die "KUBELET_WAIT_SECONDS must be a whole number of seconds"
+  [[ "$BIN_DIR$CONFIG_FILE" != *[[:cntrl:]]* ]] || die "CREDENTIAL_PROVIDER_BIN_DIR and CREDENTIAL_PROVIDER_CONFIG must not contain control characters"
   arch="$(detect_arch)"
   log "architecture $arch"
   prepare_oke_init_args "$@"
