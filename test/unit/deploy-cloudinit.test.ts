@@ -140,7 +140,7 @@ function expectRefused(run: Run, text: string): void {
   expect(run.status).not.toBe(0);
   const errors = run.stderr.trimEnd().split('\n').filter((line) => line.includes('ERROR'));
   expect(errors).toHaveLength(1);
-  expect(run.stderr.trimEnd().split('\n').at(-1)).toBe(errors[0]!);
+  expect(run.stderr.trimEnd().split('\n').at(-1)).toBe(errors[0]);
   expect(errors[0]).toContain(text);
 }
 
