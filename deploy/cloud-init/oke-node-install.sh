@@ -12,7 +12,8 @@
 #      valid signature by that key (checked with openssl: OKE images have no minisign);
 #   4. refuses anything whose SHA-256 is not the one in SHA256SUMS;
 #   5. installs both atomically (temporary file in the same folder, then rename) and records them in
-#      .install/state.json, as `credential-provider-oke install` does, so the DaemonSet may upgrade them;
+#      .install/state.json as `credential-provider-oke install` does, so the DaemonSet may upgrade
+#      them (your own config, CREDENTIAL_PROVIDER_CONFIG_FILE, is not recorded: it is not replaced);
 #   6. runs OKE's /var/run/oke-init.sh with the two kubelet flags added to --kubelet-extra-args,
 #      keeping the operator's own arguments;
 #   7. checks the running kubelet's command line for both flags, and fails loudly if one is missing:
