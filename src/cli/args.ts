@@ -95,7 +95,8 @@ export function parseArgs(argv: readonly string[]): CliArgs {
         doctorFlags.json = 'true';
         break;
       case 'rollback':
-        installFlags.rollback = 'true';
+      case 'adopt':
+        installFlags[rawName] = 'true';
         break;
       case 'host-root':
       case 'executable':
@@ -144,17 +145,19 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       kubeletConfig: doctorFlags['kubelet-config'] ?? DEFAULT_INSTALL_OPTIONS.kubeletConfig,
       executable: installFlags.executable,
       configSource: installFlags['config-source'],
+      adopt: installFlags.adopt === 'true',
       rollback: installFlags.rollback === 'true',
       watchMs,
     };
     if (options.rollback && watchMs !== undefined) throw usage('--rollback and --watch do not go together');
+    if (options.rollback && options.adopt) throw usage('--rollback and --adopt do not go together');
     return { command: { kind: 'install', options }, configPath, logLevel };
   }
   throw usage(`unknown command "${name}"`);
 }
 
 type DoctorFlag = 'root' | 'proc-dir' | 'bin-dir' | 'kubelet-config' | 'provider-name' | 'json';
-type InstallFlag = 'host-root' | 'executable' | 'config-source' | 'watch' | 'rollback';
+type InstallFlag = 'host-root' | 'executable' | 'config-source' | 'watch' | 'rollback' | 'adopt';
 const SHARED_FLAGS: readonly string[] = ['bin-dir', 'kubelet-config'];
 
 function splitFlag(arg: string): [string, string | undefined] {

@@ -11,11 +11,13 @@ Usage:
                                                   line per check on stdout with the fix; exit 1 if any failed
         [--json]                                  --json: {"status", "checks": [{name, status, message, fix}]}
   credential-provider-oke install [--host-root DIR] [--bin-dir DIR] [--kubelet-config PATH]
-        [--executable FILE] [--config-source FILE] [--rollback] [--watch DURATION]
+        [--executable FILE] [--config-source FILE] [--rollback] [--adopt] [--watch DURATION]
                                                   put this executable and the kubelet config on the node
                                                   atomically, keeping the previous one (--rollback puts
-                                                  it back); --watch: stay up, re-install and log doctor's
-                                                  checks as JSON every DURATION (the DaemonSet)
+                                                  it back); --adopt: take over files it did not write
+                                                  once they prove ours (an older cloud-init's); --watch:
+                                                  stay up, re-install and log doctor's checks as JSON
+                                                  every DURATION (the DaemonSet)
   credential-provider-oke --version | --help
 
 Flags:

@@ -4,8 +4,9 @@
  *
  * - Only files it wrote itself are replaced: `.install/state.json` next to the bin dir records the
  *   sha256 of each; a file that exists and is not recorded (or changed since) is refused, unless it
- *   already has exactly the bytes to install (then it is adopted, e.g. after cloud-init put the same
- *   release there).
+ *   already has exactly the bytes to install, or `--adopt` finds it is ours by content (an executable
+ *   whose `--version` names credential-provider-oke, a kubelet config with our provider entry). The
+ *   cloud-init script writes the same record, so nodes it set up need neither.
  * - The new executable must be for this CPU (ELF header) and must run `--version` from its final
  *   folder before the switch; the switch is a rename, so the kubelet execs the old or the new file.
  * - A second run with the same files changes nothing (not even state.json).
@@ -17,6 +18,7 @@ import { chmod, link, mkdir, open, readFile, rename, rm } from 'node:fs/promises
 import { arch as processArch } from 'node:process';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { ProviderError } from '../errors.ts';
+import { validateKubeletConfig } from '../doctor/kubeletConfig/validate.ts';
 import type { InstallOptions } from './options.ts';
 
 export const EXECUTABLE_NAME = 'credential-provider-oke';
@@ -76,12 +78,30 @@ async function readOptional(path: string): Promise<Buffer | undefined> {
   }
 }
 
+/**
+ * `.install/state.json` as written by install or by deploy/cloud-init/oke-node-install.sh (which
+ * writes this format by hand: keep the two in step). Throws naming `path` when it is not one.
+ */
+export function parseInstallState(text: string, path: string): InstallState {
+  const refuse = (): ProviderError => fail(`${path} is not an install state this version understands`, 'remove it only if nothing else manages these files');
+  let state: unknown;
+  try {
+    state = JSON.parse(text);
+  } catch {
+    throw refuse();
+  }
+  const isFile = (f: unknown): f is InstalledFile =>
+    typeof f === 'object' && f !== null && typeof (f as InstalledFile).sha256 === 'string' && ['string', 'undefined'].includes(typeof (f as InstalledFile).versionLine);
+  if (typeof state !== 'object' || state === null) throw refuse();
+  const { version, files, previous } = state as Partial<InstallState>;
+  if (version !== STATE_VERSION || typeof files !== 'object' || files === null || !Object.values(files).every(isFile)) throw refuse();
+  if (previous !== undefined && !isFile(previous)) throw refuse();
+  return { version, files, previous };
+}
+
 async function readState(path: string): Promise<InstallState | undefined> {
   const bytes = await readOptional(path);
-  if (bytes === undefined) return undefined;
-  const state = JSON.parse(bytes.toString('utf8')) as InstallState;
-  if (state.version !== STATE_VERSION || typeof state.files !== 'object') throw fail(`${path} is not an install state this version understands`, 'remove it only if nothing else manages these files');
-  return state;
+  return bytes === undefined ? undefined : parseInstallState(bytes.toString('utf8'), path);
 }
 
 /** Write to a temp file in the same folder, fsync, rename: readers see the old bytes or the new. */
@@ -111,15 +131,37 @@ export function runVersion(file: string): Promise<string> {
   });
 }
 
+const isOwned = (nodePath: string, existing: Buffer, state: InstallState | undefined, wanted: Uint8Array): boolean =>
+  state?.files[nodePath]?.sha256 === sha256(existing) || sha256(existing) === sha256(wanted);
+
+function notOurs(path: string, nodePath: string, existing: Buffer): ProviderError {
+  return fail(
+    `${nodePath} was not written by ${EXECUTABLE_NAME} install (sha256 ${sha256(existing).slice(0, 12)}… is not in ${STATE_DIR_NAME}/state.json); refusing to overwrite it`,
+    `if it is an older ${EXECUTABLE_NAME} put there by hand or by an older cloud-init, run install --adopt once (it checks the files are ours first) or delete ${path}`,
+  );
+}
+
 /** Refuses to replace a file that install did not write, unless it already holds `wanted`. */
 function checkOwned(path: string, nodePath: string, existing: Buffer | undefined, state: InstallState | undefined, wanted: Uint8Array): void {
-  if (existing === undefined) return;
-  const digest = sha256(existing);
-  if (state?.files[nodePath]?.sha256 === digest || digest === sha256(wanted)) return;
-  throw fail(
-    `${nodePath} was not written by ${EXECUTABLE_NAME} install (sha256 ${digest.slice(0, 12)}… is not in ${STATE_DIR_NAME}/state.json); refusing to overwrite it`,
-    `if it is an older ${EXECUTABLE_NAME} you put there by hand or with cloud-init, delete ${path} and run install again`,
-  );
+  if (existing !== undefined && !isOwned(nodePath, existing, state, wanted)) throw notOurs(path, nodePath, existing);
+}
+
+/**
+ * Like checkOwned, but with `--adopt` a file install did not write is taken over when it is ours
+ * by content. Resolves to the adopted executable's version line (kept with it for --rollback).
+ */
+async function claim(kind: 'executable' | 'config', path: string, nodePath: string, existing: Buffer | undefined, state: InstallState | undefined, wanted: Uint8Array, adopt: boolean): Promise<string | undefined> {
+  if (existing === undefined || isOwned(nodePath, existing, state, wanted)) return undefined;
+  if (!adopt) throw notOurs(path, nodePath, existing);
+  if (kind === 'config') {
+    if (validateKubeletConfig([{ path: nodePath, text: existing.toString('utf8') }], EXECUTABLE_NAME).provider !== undefined) return undefined;
+    throw fail(`--adopt: ${nodePath} is not a kubelet CredentialProviderConfig with a usable "${EXECUTABLE_NAME}" provider entry; refusing to overwrite it`, `check what put it there (doctor shows what is wrong with it); delete it only if it can go`);
+  }
+  try {
+    return await runVersion(path);
+  } catch (error) {
+    throw fail(`--adopt: ${nodePath} is not a ${EXECUTABLE_NAME} executable (--version: ${error instanceof Error ? error.message : String(error)}); refusing to overwrite it`, `check what put it there; delete it only if it can go`);
+  }
 }
 
 /** Installs `executable` and `config` (already read); see the file comment. */
@@ -133,9 +175,9 @@ export async function install(options: InstallOptions, executable: Uint8Array, c
   const state = await readState(paths.state);
   const currentExe = await readOptional(paths.exe);
   const currentConfig = await readOptional(paths.config);
-  checkOwned(paths.exe, `${options.binDir}/${EXECUTABLE_NAME}`, currentExe, state, executable);
-  checkOwned(paths.config, options.kubeletConfig, currentConfig, state, config);
   const exeNodePath = `${options.binDir}/${EXECUTABLE_NAME}`;
+  const adoptedVersion = await claim('executable', paths.exe, exeNodePath, currentExe, state, executable, options.adopt);
+  await claim('config', paths.config, options.kubeletConfig, currentConfig, state, config, options.adopt);
   const sameExe = currentExe !== undefined && sha256(currentExe) === sha256(executable);
   const sameConfig = currentConfig !== undefined && sha256(currentConfig) === sha256(config);
   if (sameExe && sameConfig && state?.files[exeNodePath] !== undefined && state.files[options.kubeletConfig] !== undefined) {
@@ -163,8 +205,8 @@ export async function install(options: InstallOptions, executable: Uint8Array, c
     await rm(keep, { force: true });
     await link(paths.exe, keep);
     await rename(keep, paths.previous);
-    const recorded = state?.files[exeNodePath];
-    previous = { sha256: sha256(currentExe), ...(recorded?.versionLine === undefined ? {} : { versionLine: recorded.versionLine }) };
+    const recorded = adoptedVersion ?? state?.files[exeNodePath]?.versionLine;
+    previous = { sha256: sha256(currentExe), ...(recorded === undefined ? {} : { versionLine: recorded }) };
   }
   await rename(staged, paths.exe);
   if (!sameConfig) await writeAtomically(paths.config, config, 0o644);
@@ -173,8 +215,9 @@ export async function install(options: InstallOptions, executable: Uint8Array, c
     files: { [exeNodePath]: { sha256: sha256(executable), versionLine }, [options.kubeletConfig]: { sha256: sha256(config) } },
     previous,
   });
-  const from = state?.files[exeNodePath]?.versionLine;
-  return { changed: true, message: `installed ${exeNodePath} (${versionLine})${from !== undefined && !sameExe ? `, replacing ${from} (kept for --rollback)` : ''} and ${options.kubeletConfig}` };
+  const from = adoptedVersion ?? state?.files[exeNodePath]?.versionLine;
+  const adopted = adoptedVersion === undefined ? '' : 'adopted, ';
+  return { changed: true, message: `installed ${exeNodePath} (${versionLine})${from !== undefined && !sameExe ? `, replacing ${from} (${adopted}kept for --rollback)` : ''} and ${options.kubeletConfig}` };
 }
 
 async function writeState(path: string, state: InstallState): Promise<void> {

@@ -12,6 +12,8 @@ export interface InstallOptions {
   readonly executable: string | undefined;
   /** The kubelet config to install; default: `credential-provider-config.yaml` next to the executable. */
   readonly configSource: string | undefined;
+  /** Take over files at the install paths that install did not record, once checked to be ours (an older cloud-init's). */
+  readonly adopt: boolean;
   /** Put the previous version back instead of installing. */
   readonly rollback: boolean;
   /** Stay up and re-check every so often (ms), logging doctor's findings as JSON; undefined: install once. */
@@ -24,6 +26,7 @@ export const DEFAULT_INSTALL_OPTIONS: InstallOptions = {
   kubeletConfig: INSTALL_CONFIG_PATH,
   executable: undefined,
   configSource: undefined,
+  adopt: false,
   rollback: false,
   watchMs: undefined,
 };

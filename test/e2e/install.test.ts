@@ -1,5 +1,6 @@
 import { afterAll, beforeEach, describe, expect, test } from 'bun:test';
 import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runProvider } from '../support/runProvider.ts';
@@ -44,6 +45,29 @@ function release(name: string, exe: string, append?: string): string {
 const installWith = (exe: string, ...args: string[]) =>
   runProvider({ commandLine: [exe, 'install', '--host-root', host, ...args], env: { PATH: '/usr/bin:/bin' } });
 const bytes = (rel: string) => readFileSync(join(host, rel));
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+/**
+ * deploy/cloud-init/oke-node-install.sh onto the same host root, offline, with `exe` as the amd64
+ * release file; it only installs (no oke-init, no kubelet check), as a node's user data would.
+ */
+async function cloudInit(exe: string): Promise<{ status: number; stderr: string }> {
+  const source = join(host, 'opt/cpo');
+  mkdirSync(source, { recursive: true });
+  copyFileSync(exe, join(source, 'credential-provider-oke-linux-amd64'));
+  writeFileSync(join(source, 'credential-provider-config.yaml'), releasedConfig);
+  const sums = ['credential-provider-oke-linux-amd64', 'credential-provider-config.yaml'].map((f) => `${sha256(readFileSync(join(source, f)))}  ${f}\n`);
+  writeFileSync(join(source, 'SHA256SUMS'), sums.join(''));
+  mkdirSync(join(host, 'tmp'), { recursive: true });
+  const child = Bun.spawn(['bash', join(ROOT, 'deploy/cloud-init/oke-node-install.sh')], {
+    env: { PATH: '/usr/bin:/bin', ROOT: host, TMPDIR: join(host, 'tmp'), CREDENTIAL_PROVIDER_SOURCE_DIR: '/opt/cpo', RUN_OKE_INIT: 'false' },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  });
+  const [status, stderr] = await Promise.all([child.exited, new Response(child.stderr).text()]);
+  return { status, stderr };
+}
+
 const leftovers = () => readdirSync(join(host, 'etc/kubernetes/credential-provider/bin')).filter((f) => f.startsWith('.'));
 
 describe.skipIf(skip)('install onto a host root', () => {
@@ -116,6 +140,77 @@ describe.skipIf(skip)('install onto a host root', () => {
     expect(run.stderr).toContain('the new executable does not run on this node');
     expect(bytes(EXE).equals(readFileSync(a))).toBe(true);
     expect(existsSync(join(host, PREVIOUS))).toBe(false);
+    expect(leftovers()).toEqual([]);
+  }, 60_000);
+
+  test('a node set up by cloud-init: install takes it over with no manual step, keeping cloud-init\'s version for --rollback', async () => {
+    const a = release('ci-a', BIN as string);
+    const b = release('ci-b', BIN as string, 'version-b');
+    const setUp = await cloudInit(a);
+    expect(setUp.stderr).toContain('recorded both files');
+    expect(setUp.status).toBe(0);
+    // The same release: install reads cloud-init's record as its own and changes nothing.
+    const state = bytes(STATE);
+    const same = await installWith(a);
+    expect(same.stderr).toBe('');
+    expect(same.stdout).toContain('nothing to do');
+    expect(bytes(STATE).equals(state)).toBe(true);
+
+    const upgraded = await installWith(b);
+    expect(upgraded.stderr).toBe('');
+    expect(upgraded.status).toBe(0);
+    expect(upgraded.stdout).toMatch(/replacing credential-provider-oke .+ \(kept for --rollback\)/);
+    expect(bytes(EXE).equals(readFileSync(b))).toBe(true);
+    expect(bytes(PREVIOUS).equals(readFileSync(a))).toBe(true);
+    expect((await installWith(b, '--rollback')).status).toBe(0);
+    expect(bytes(EXE).equals(readFileSync(a))).toBe(true);
+    expect(leftovers()).toEqual([]);
+  }, 60_000);
+
+  test('--adopt takes over what an older cloud-init left without a record; without it install refuses', async () => {
+    const a = release('old-a', BIN as string);
+    const b = release('old-b', BIN as string, 'version-b');
+    expect((await cloudInit(a)).status).toBe(0);
+    rmSync(join(host, 'etc/kubernetes/credential-provider/.install'), { recursive: true }); // as the older script left it
+
+    const refused = await installWith(b);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(refused.stderr).toContain('run install --adopt once');
+    expect(bytes(EXE).equals(readFileSync(a))).toBe(true);
+
+    const adopted = await installWith(b, '--adopt');
+    expect(adopted.stderr).toBe('');
+    expect(adopted.status).toBe(0);
+    expect(adopted.stdout).toMatch(/replacing credential-provider-oke .+ \(adopted, kept for --rollback\)/);
+    expect(bytes(EXE).equals(readFileSync(b))).toBe(true);
+    expect(bytes(PREVIOUS).equals(readFileSync(a))).toBe(true);
+    // From now on the record is install's own: no --adopt needed, and --rollback goes back to cloud-init's version.
+    expect((await installWith(b)).stdout).toContain('nothing to do');
+    expect((await installWith(b, '--rollback')).status).toBe(0);
+    expect(bytes(EXE).equals(readFileSync(a))).toBe(true);
+  }, 60_000);
+
+  test('--adopt refuses an executable or a kubelet config that is not ours, and changes nothing', async () => {
+    const a = release('adopt-a', BIN as string);
+    mkdirSync(join(host, 'etc/kubernetes/credential-provider/bin'), { recursive: true });
+    writeFileSync(join(host, EXE), '#!/bin/sh\necho someone else\n', { mode: 0o755 });
+    const foreignExe = await installWith(a, '--adopt');
+    expect(foreignExe.status).toBe(1);
+    expect(foreignExe.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(foreignExe.stderr).toContain('--adopt: /etc/kubernetes/credential-provider/bin/credential-provider-oke is not a credential-provider-oke executable (--version: it printed "someone else"');
+    expect(bytes(EXE).toString()).toBe('#!/bin/sh\necho someone else\n');
+
+    // Our executable, but a config for another provider.
+    copyFileSync(a, join(host, EXE));
+    const otherConfig = releasedConfig.toString().replaceAll('credential-provider-oke', 'ecr-credential-provider');
+    writeFileSync(join(host, CONFIG), otherConfig);
+    const foreignConfig = await installWith(release('adopt-b', BIN as string, 'version-b'), '--adopt');
+    expect(foreignConfig.status).toBe(1);
+    expect(foreignConfig.stderr).toContain('--adopt: /etc/kubernetes/credential-provider/config.yaml is not a kubelet CredentialProviderConfig with a usable "credential-provider-oke" provider entry');
+    expect(bytes(EXE).equals(readFileSync(a))).toBe(true);
+    expect(bytes(CONFIG).toString()).toBe(otherConfig);
+    expect(existsSync(join(host, STATE))).toBe(false);
     expect(leftovers()).toEqual([]);
   }, 60_000);
 });

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from 'bun:test';
-import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RELEASE_DIR, ROOT, VERSION, has, run } from './support.ts';
@@ -47,6 +47,20 @@ describe.skipIf(skip)('minisign signatures', () => {
 
     const other = keyPair('other');
     expect(run('minisign', ['-Vm', join(copy, 'SHA256SUMS'), '-p', other.pub]).status).not.toBe(0);
+
+    // The cloud-init script (openssl, no minisign) accepts this signature and installs from the signed folder.
+    if (process.arch === 'x64') {
+      const node = join(scratch, 'node');
+      mkdirSync(join(node, 'opt'), { recursive: true });
+      symlinkSync(copy, join(node, 'opt/release'));
+      const keyLine = readFileSync(key.pub, 'utf8').split('\n')[1] as string;
+      const installed = run('bash', [join(ROOT, 'deploy/cloud-init/oke-node-install.sh')], {
+        env: { PATH: '/usr/bin:/bin', ROOT: node, CREDENTIAL_PROVIDER_SOURCE_DIR: '/opt/release', CREDENTIAL_PROVIDER_MINISIGN_KEY: keyLine, RUN_OKE_INIT: 'false' },
+      });
+      expect(installed.stderr).toContain(`trusted comment: credential-provider-oke ${VERSION} file:SHA256SUMS)`);
+      expect(installed.status).toBe(0);
+      expect(existsSync(join(node, 'etc/kubernetes/credential-provider/bin/credential-provider-oke'))).toBe(true);
+    }
 
     // A changed SHA256SUMS (a fresh file, so the linked original stays intact) no longer verifies.
     const sums = readFileSync(join(copy, 'SHA256SUMS'));

@@ -40,20 +40,21 @@ describe('parseArgs: install', () => {
         kubeletConfig: '/etc/kubernetes/credential-provider/config.yaml',
         executable: undefined,
         configSource: undefined,
+        adopt: false,
         rollback: false,
         watchMs: undefined,
       },
     });
   });
   test('every flag', () => {
-    const args = parseArgs(['install', '--host-root=/host', '--bin-dir', '/b', '--kubelet-config', '/c.yaml', '--executable', '/x', '--config-source', '/y.yaml', '--watch', '10m']);
+    const args = parseArgs(['install', '--host-root=/host', '--bin-dir', '/b', '--kubelet-config', '/c.yaml', '--executable', '/x', '--config-source', '/y.yaml', '--adopt', '--watch', '10m']);
     expect(args.command).toEqual({
       kind: 'install',
-      options: { hostRoot: '/host', binDir: '/b', kubeletConfig: '/c.yaml', executable: '/x', configSource: '/y.yaml', rollback: false, watchMs: 600_000 },
+      options: { hostRoot: '/host', binDir: '/b', kubeletConfig: '/c.yaml', executable: '/x', configSource: '/y.yaml', adopt: true, rollback: false, watchMs: 600_000 },
     });
     expect(parseArgs(['install', '--rollback']).command).toMatchObject({ options: { rollback: true } });
   });
-  const bad: string[][] = [['install', 'extra'], ['install', '--watch', '0s'], ['install', '--watch', 'soon'], ['install', '--rollback', '--watch', '1m'], ['install', '--json'], ['doctor', '--rollback'], ['--host-root', '/']];
+  const bad: string[][] = [['install', 'extra'], ['install', '--watch', '0s'], ['install', '--watch', 'soon'], ['install', '--rollback', '--watch', '1m'], ['install', '--rollback', '--adopt'], ['install', '--json'], ['doctor', '--adopt'], ['doctor', '--rollback'], ['--host-root', '/']];
   for (const argv of bad) {
     test(`rejects ${argv.join(' ')}`, () => {
       expect(() => parseArgs(argv)).toThrow(ProviderError);
