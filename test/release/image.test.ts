@@ -128,6 +128,8 @@ describe.skipIf(RELEASE_DIR === undefined)('OCI image layout', () => {
         env: { ...process.env, CONTAINERS_CONF: join(state, 'containers.conf') },
       });
     const ran = podman(['run', '--rm', '--network', 'none', '--read-only', '--platform', 'linux/amd64', `oci:${layout}:${VERSION}`, '--version']);
+    // podman's own words when it could not run the image, so a failure here says why.
+    if (ran.status !== 0) throw new Error(`podman exited ${String(ran.status)}: ${ran.stderr.trim()}`);
     expect(ran.stdout.trim()).toMatch(new RegExp(`^credential-provider-oke ${VERSION.replace(/\./g, '\\.')} \\(commit [0-9a-f]{12}(-dirty)?\\)$`));
     expect(ran.status).toBe(0);
   }, SLOW_MS);
