@@ -80,9 +80,9 @@ export function createMemo(init: MemoInit): Memo {
     backend ??= Promise.resolve()
       .then(() => init.open())
       .catch((error: unknown) => {
-      degrade(reasonOf(error), undefined);
-      return fallback;
-    });
+        degrade(reasonOf(error), undefined);
+        return fallback;
+      });
     return degraded ? Promise.resolve(fallback) : backend;
   };
   /** Once per exec: the first trouble is said, later ones would only repeat it. */

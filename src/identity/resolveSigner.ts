@@ -4,7 +4,7 @@ import { ProviderError } from '../errors.ts';
 import type { CredentialProviderRequest } from '../kubelet/request.ts';
 import type { Logger } from '../log.ts';
 import type { HttpClient } from '../net/http.ts';
-import { imdsBaseUrl } from '../oci/imds.ts';
+import { createImdsClient, imdsBaseUrl } from '../oci/imds.ts';
 import type { RegionInfo } from '../oci/regions.ts';
 import type { Clock, Env, FileReader } from '../runtime.ts';
 import { readServiceAccountToken, wantsWorkloadIdentity, WORKLOAD_IDENTITY_ANNOTATION } from './serviceAccount.ts';
@@ -87,7 +87,7 @@ export async function nodeSigner(deps: SignerDeps): Promise<Signer> {
   const imds = imdsBaseUrl(deps.env);
   const sessionKey = ['instance', imds, (await deps.bootId()) ?? 'no-boot-id'];
   const identity = cachedSession(deps.memo, sessionKey, deps.clock, async () => {
-    const [{ createImdsClient }, { federateInstancePrincipal }] = await Promise.all([import('../oci/imds.ts'), import('./principals/instance.ts')]);
+    const { federateInstancePrincipal } = await import('./principals/instance.ts');
     return federateInstancePrincipal({
       imds: createImdsClient({ http: deps.http, env: deps.env }),
       http: deps.http,
