@@ -1,9 +1,9 @@
-import { constants, promises as fsp } from 'node:fs';
+import { accessSync, chmodSync, closeSync, constants, mkdirSync, openSync, promises as fsp, readdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { silentLogger, type Logger } from '../log.ts';
 import { errnoCode } from '../errno.ts';
 import { assertCacheName } from './names.ts';
-import { readRegularFile } from './readRegularFile.ts';
+import { readRegularFile, readRegularFileSync } from './readRegularFile.ts';
 import { randomHex } from '../webCrypto.ts';
 
 /**
@@ -81,13 +81,19 @@ const OWN_FILE = /^(?:[a-z]+-[a-z0-9-]+)(?:\.[0-9a-f]{16}\.tmp|\.lock(?:\.break)
  * read-only filesystem, or a normal user pointed at /var/lib/kubelet), or is not plainly ours: a
  * directory that holds other files and no cache tag (a typo, `/var/lib/kubelet`, `/`) is never
  * chmod-ed nor filled with token files. Ours and merely group/other-readable: tightened to 0700.
+ * Every exec opens the store, so this is done with synchronous calls: a few syscalls on a local
+ * directory, where going through the thread pool would cost more than they do.
  */
-export async function openCacheStore(dir: string, options: CacheStoreOptions = {}): Promise<OpenCacheResult> {
+export function openCacheStore(dir: string, options: CacheStoreOptions = {}): Promise<OpenCacheResult> {
+  return new Promise((resolvePromise) => resolvePromise(openStore(dir, options)));
+}
+
+function openStore(dir: string, options: CacheStoreOptions): OpenCacheResult {
   const path = resolve(dir);
   const refuse = (reason: string): OpenCacheResult => ({ ok: false, reason: `directory ${path} ${reason}` });
   let created = false;
   try {
-    await fsp.mkdir(path, { mode: DIR_MODE });
+    mkdirSync(path, { mode: DIR_MODE });
     created = true;
   } catch (error) {
     const code = errnoCode(error);
@@ -98,7 +104,7 @@ export async function openCacheStore(dir: string, options: CacheStoreOptions = {
   try {
     // stat, not lstat: /var/lib/kubelet is often a symlink to a data disk. Following it is safe
     // because what it leads to must still be a directory owned by this uid and closed to others.
-    stat = await fsp.stat(path);
+    stat = statSync(path);
   } catch (error) {
     return refuse(`cannot be inspected (${errnoCode(error) ?? String(error)})`);
   }
@@ -108,30 +114,30 @@ export async function openCacheStore(dir: string, options: CacheStoreOptions = {
   const mode = stat.mode & 0o777;
   if ((mode & 0o022) !== 0) return refuse(`is writable by group or others (mode ${octal(mode)})`);
   if (!created) {
-    const foreign = await foreignContent(path);
+    const foreign = foreignContent(path);
     if (foreign !== undefined) return refuse(`is not a credential-provider-oke cache (it holds ${foreign} and no ${CACHE_TAG_FILE}); point credentialCacheDir at a directory of its own`);
   }
   try {
-    if ((mode & 0o077) !== 0) await fsp.chmod(path, DIR_MODE);
+    if ((mode & 0o077) !== 0) chmodSync(path, DIR_MODE);
     // access(2) reports EROFS for a read-only mount even to root, and EACCES to a normal user.
-    await fsp.access(path, constants.W_OK | constants.X_OK);
+    accessSync(path, constants.W_OK | constants.X_OK);
   } catch (error) {
     return refuse(`is not writable (${errnoCode(error) ?? String(error)})`);
   }
-  await tag(path);
+  tag(path);
   return { ok: true, store: createStore(path, options) };
 }
 
 /** Undefined when the directory is plainly ours (tagged, or only our own files); else what it holds that is not. */
-async function foreignContent(path: string): Promise<string | undefined> {
+function foreignContent(path: string): string | undefined {
   let names: string[];
   try {
-    names = await fsp.readdir(path);
+    names = readdirSync(path);
   } catch (error) {
     return `unlistable content (${errnoCode(error) ?? 'error'})`;
   }
   if (names.includes(CACHE_TAG_FILE)) {
-    const tagFile = await readRegularFile(join(path, CACHE_TAG_FILE), 4096);
+    const tagFile = readRegularFileSync(join(path, CACHE_TAG_FILE), 4096);
     if (tagFile.ok && isOurTag(tagFile.bytes.toString('utf8'))) return undefined;
     return `a ${CACHE_TAG_FILE} that is not ours`;
   }
@@ -140,21 +146,30 @@ async function foreignContent(path: string): Promise<string | undefined> {
 }
 
 /** Writes the tag once; a directory we cannot tag is still usable (the tag only speeds up the next open). */
-async function tag(path: string): Promise<void> {
+function tag(path: string): void {
   const file = join(path, CACHE_TAG_FILE);
-  let handle: fsp.FileHandle;
+  let fd: number;
   try {
-    handle = await fsp.open(file, WRITE_FLAGS, FILE_MODE);
+    fd = openSync(file, WRITE_FLAGS, FILE_MODE);
   } catch {
     return; // EEXIST: tagged already. Anything else: the next open tries again.
   }
   try {
-    await handle.writeFile(CACHE_TAG);
-    await handle.close();
+    const bytes = Buffer.from(CACHE_TAG, 'utf8');
+    for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset, bytes.length - offset);
+    closeSync(fd);
   } catch {
     // A full disk: a half-written tag would read as someone else's, so it goes.
-    await handle.close().catch(() => undefined);
-    await fsp.unlink(file).catch(() => undefined);
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed, or nothing to flush
+    }
+    try {
+      unlinkSync(file);
+    } catch {
+      // the next open tries again
+    }
   }
 }
 

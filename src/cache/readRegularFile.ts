@@ -1,4 +1,4 @@
-import { constants, promises as fsp, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { errnoCode } from '../errno.ts';
 
 /**
@@ -6,6 +6,10 @@ import { errnoCode } from '../errno.ts';
  * `O_NOFOLLOW` so a planted symlink is not followed, `O_NONBLOCK` so a planted FIFO does not hang
  * the read, and the checks done on the opened descriptor (`fstat`), not on the path, so the file
  * cannot be swapped between the check and the read.
+ *
+ * Synchronous on purpose: the files are a few KiB on a local disk, and a cache hit is most of an
+ * exec answered from the cache, where the first asynchronous fs call alone (thread pool, wake-ups)
+ * costs more CPU than the whole read.
  */
 const NO_FOLLOW = constants.O_NOFOLLOW ?? 0;
 const READ_FLAGS = constants.O_RDONLY | NO_FOLLOW | (constants.O_NONBLOCK ?? 0);
@@ -19,23 +23,26 @@ export type RegularFileRead =
  * a directory or other non-regular file, a file over `maxBytes`, or any I/O error comes back as
  * `ok: false` with a short reason.
  */
-export async function readRegularFile(path: string, maxBytes: number): Promise<RegularFileRead> {
-  let handle: fsp.FileHandle | undefined;
+export function readRegularFile(path: string, maxBytes: number): Promise<RegularFileRead> {
+  return Promise.resolve(readRegularFileSync(path, maxBytes));
+}
+
+export function readRegularFileSync(path: string, maxBytes: number): RegularFileRead {
+  let fd: number | undefined;
   try {
     if (NO_FOLLOW === 0) {
       // No O_NOFOLLOW on this platform (Windows): an lstat first is the best we can do.
-      const link = await fsp.lstat(path);
-      if (link.isSymbolicLink()) return refused('a symlink');
+      if (lstatSync(path).isSymbolicLink()) return refused('a symlink');
     }
-    handle = await fsp.open(path, READ_FLAGS);
-    const stat = await handle.stat();
+    fd = openSync(path, READ_FLAGS);
+    const stat = fstatSync(fd);
     if (!stat.isFile()) return refused('not a regular file');
     if (stat.size > maxBytes) return refused(`larger than ${maxBytes} bytes`);
     // Read one byte more than allowed, so a file that grew after the fstat is still caught.
     const buffer = Buffer.alloc(maxBytes + 1);
     let length = 0;
     for (;;) {
-      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      const bytesRead = readSync(fd, buffer, length, buffer.length - length, length);
       if (bytesRead === 0) break;
       length += bytesRead;
       if (length > maxBytes) return refused(`larger than ${maxBytes} bytes`);
@@ -47,7 +54,13 @@ export async function readRegularFile(path: string, maxBytes: number): Promise<R
     if (code === 'ELOOP') return refused('a symlink');
     return refused(`unreadable (${code ?? 'error'})`);
   } finally {
-    await handle?.close().catch(() => undefined);
+    if (fd !== undefined) {
+      try {
+        closeSync(fd);
+      } catch {
+        // nothing was written through it: a failed close loses nothing
+      }
+    }
   }
 }
 
