@@ -7,7 +7,8 @@
  *   dist/SHA256SUMS            (sha256sum format, all three; the node installer verifies against it)
  *
  * Each is `bun build --compile` of src/main.ts on top of the pinned Bun executable for that CPU
- * (see lib/bunExecutable.ts for how the arm64 one is obtained offline and verified). Flags:
+ * (see lib/bunExecutable.ts for how the arm64 one is obtained offline and verified). Flags
+ * (`COMPILE_FLAGS` in lib/targets.ts; the benchmark compiles its hello world with the same):
  * - `--bytecode --minify`: about 7 ms start-up instead of 9 (docs: packaging.md); the kubelet
  *   execs the provider for every image pull that misses its cache.
  * - `--format=esm`: with `--bytecode` Bun defaults to CommonJS, which rejects the top-level
@@ -37,6 +38,7 @@ import type { GitRunner } from './lib/buildInfo.ts';
 import { ELF_HEADER_PREFIX_BYTES, isElfFor } from './lib/elf.ts';
 import {
   BUILD_TARGETS,
+  COMPILE_FLAGS,
   CHECKSUMS_FILE_NAME,
   RELEASED_CONFIG_NAME,
   RELEASED_CONFIG_SOURCE,
@@ -45,12 +47,6 @@ import {
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-const HARDENING_FLAGS = [
-  '--no-compile-autoload-dotenv',
-  '--no-compile-autoload-bunfig',
-  '--no-compile-autoload-tsconfig',
-  '--no-compile-autoload-package-json',
-];
 
 function main(): void {
   const { values } = parseArgs({
@@ -95,12 +91,7 @@ function main(): void {
       process.execPath,
       [
         'build',
-        '--compile',
-        '--bytecode',
-        '--format=esm',
-        '--minify',
-        '--splitting',
-        ...HARDENING_FLAGS,
+        ...COMPILE_FLAGS,
         `--target=${target.bunTarget}`,
         `--compile-executable-path=${baseExecutable}`,
         ...defineArgs(version, commit),
