@@ -7,12 +7,17 @@
  *   dist/SHA256SUMS            (sha256sum format, all three; the node installer verifies against it)
  *
  * Each is `bun build --compile` of src/main.ts on top of the pinned Bun executable for that CPU
- * (see lib/bunExecutable.ts for how the arm64 one is obtained offline and verified). Flags:
+ * (see lib/bunExecutable.ts for how the arm64 one is obtained offline and verified). Flags
+ * (`COMPILE_FLAGS` in lib/targets.ts; the benchmark compiles its hello world with the same):
  * - `--bytecode --minify`: about 7 ms start-up instead of 9 (docs: packaging.md); the kubelet
  *   execs the provider for every image pull that misses its cache.
  * - `--format=esm`: with `--bytecode` Bun defaults to CommonJS, which rejects the top-level
  *   `await` in src/main.ts; ESM bytecode works in Bun 1.4.5 (measured: 12-18 ms vs 31-34 ms for
  *   `--version` without bytecode on a busy 2-core machine).
+ * - `--splitting`: every dynamic `import()` becomes its own part of the executable, loaded only
+ *   when it runs, so `--version` does not load the plugin and a cached answer does not load the
+ *   YAML library, `doctor` or the principals (measured: a part never imported costs nothing, the
+ *   same code in one bundle ~3 M instructions per exec just to load its bytecode).
  * - `--no-compile-autoload-{dotenv,bunfig,tsconfig,package-json}`: a compiled Bun binary otherwise
  *   reads `.env` and `bunfig.toml` from its working directory (the kubelet's), which would let
  *   files on the node change the provider's environment. tsconfig/package.json are off by
@@ -33,6 +38,7 @@ import type { GitRunner } from './lib/buildInfo.ts';
 import { ELF_HEADER_PREFIX_BYTES, isElfFor } from './lib/elf.ts';
 import {
   BUILD_TARGETS,
+  COMPILE_FLAGS,
   CHECKSUMS_FILE_NAME,
   RELEASED_CONFIG_NAME,
   RELEASED_CONFIG_SOURCE,
@@ -41,12 +47,6 @@ import {
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-const HARDENING_FLAGS = [
-  '--no-compile-autoload-dotenv',
-  '--no-compile-autoload-bunfig',
-  '--no-compile-autoload-tsconfig',
-  '--no-compile-autoload-package-json',
-];
 
 function main(): void {
   const { values } = parseArgs({
@@ -91,11 +91,7 @@ function main(): void {
       process.execPath,
       [
         'build',
-        '--compile',
-        '--bytecode',
-        '--format=esm',
-        '--minify',
-        ...HARDENING_FLAGS,
+        ...COMPILE_FLAGS,
         `--target=${target.bunTarget}`,
         `--compile-executable-path=${baseExecutable}`,
         ...defineArgs(version, commit),

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 
 /**
  * `/proc/sys/kernel/random/boot_id`: new at every boot of every machine. The lock uses it to tell a
@@ -9,12 +9,14 @@ import { readFile } from 'node:fs/promises';
 let bootId: Promise<string | undefined> | undefined;
 
 export function readBootId(): Promise<string | undefined> {
-  bootId ??= readFile('/proc/sys/kernel/random/boot_id', 'utf8').then(
-    (text) => {
-      const id = text.trim();
+  // Read synchronously: /proc answers at once, and a cached answer needs nothing else asynchronous.
+  bootId ??= Promise.resolve().then(() => {
+    try {
+      const id = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
       return id === '' || id.length > 64 ? undefined : id;
-    },
-    () => undefined,
-  );
+    } catch {
+      return undefined;
+    }
+  });
   return bootId;
 }

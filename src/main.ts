@@ -1,33 +1,39 @@
 #!/usr/bin/env bun
-/** The real world for `runCli`: stdio by file descriptor, env, clock, files and fetch. */
-import { runCli } from './cli/run.ts';
-import { readStdin, stdinIsTerminal, writeStderr, writeStdout } from './cli/stdio.ts';
-import { readBootId } from './machine.ts';
-import { MAX_INPUT_FILE_BYTES, readBoundedText } from './fs/readBoundedFile.ts';
-import { createFetchTransport } from './net/http.ts';
-import { systemClock } from './runtime.ts';
+/**
+ * The executable's entry. `--version` and `--help` are answered from here with one write; every
+ * other invocation loads the rest (`cli/processMain.ts`) first. The release build splits the bundle
+ * at each dynamic `import()` and loads a part only when it runs, so this file and what it imports
+ * statically are all that `--version` pays for.
+ */
+import { writeSync } from 'node:fs';
+import { parseArgs } from './cli/args.ts';
+import { HELP_TEXT } from './cli/help.ts';
+import { versionLine } from './cli/version.ts';
 
-// The provider decides per request whether a proxy applies (IMDS never); take the proxy variables
-// out of the process environment so the runtime's fetch cannot apply them behind our back.
-const env = { ...process.env };
-for (const name of ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy', 'ALL_PROXY', 'all_proxy']) {
-  delete process.env[name];
+const argv = process.argv.slice(2);
+const answer = quickAnswer(argv);
+if (answer !== undefined && writeAll(answer)) process.exit(0);
+const { runProcess } = await import('./cli/processMain.ts');
+// Exit explicitly: idle keep-alive sockets must not hold the kubelet's exec open. Stdout has drained.
+process.exit(await runProcess(argv));
+
+/** The text of `--help` or `--version`; undefined for anything else, including arguments in error (the full run reports those). */
+function quickAnswer(args: readonly string[]): string | undefined {
+  try {
+    const { kind } = parseArgs(args).command;
+    return kind === 'help' ? HELP_TEXT : kind === 'version' ? versionLine() : undefined;
+  } catch {
+    return undefined;
+  }
 }
-// The YAML library prints its tokens to stdout when these are set: stdout carries only the response.
-for (const name of ['LOG_TOKENS', 'LOG_STREAM']) delete process.env[name];
 
-const status = await runCli({
-  argv: process.argv.slice(2),
-  env,
-  clock: systemClock,
-  files: { readText: (path) => readBoundedText(path, MAX_INPUT_FILE_BYTES) },
-  transport: createFetchTransport(env),
-  homeDir: env.HOME,
-  stdinIsTTY: stdinIsTerminal(),
-  bootId: readBootId,
-  readStdin,
-  writeStdout,
-  writeStderr,
-});
-// Exit explicitly: idle keep-alive sockets must not hold the kubelet's exec open. Stdout has drained above.
-process.exit(status);
+/** False when stdout would not take it at once (a non-blocking pipe that is full): the full run then writes it patiently. */
+function writeAll(text: string): boolean {
+  const bytes = Buffer.from(text, 'utf8');
+  try {
+    for (let offset = 0; offset < bytes.length; ) offset += writeSync(1, bytes, offset, bytes.length - offset);
+    return true;
+  } catch {
+    return false;
+  }
+}

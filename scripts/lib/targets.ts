@@ -13,6 +13,19 @@ export interface BuildTarget {
   readonly elfMachine: ElfMachineName;
 }
 
+/** `bun build` flags of every executable, explained in scripts/build.ts; `--target`, `--outfile` and the entry come on top. */
+export const COMPILE_FLAGS: readonly string[] = [
+  '--compile',
+  '--bytecode',
+  '--format=esm',
+  '--minify',
+  '--splitting',
+  '--no-compile-autoload-dotenv',
+  '--no-compile-autoload-bunfig',
+  '--no-compile-autoload-tsconfig',
+  '--no-compile-autoload-package-json',
+];
+
 /** The name of the program on nodes; the kubelet config's provider `name` must equal it. */
 export const EXECUTABLE_NAME = 'credential-provider-oke';
 

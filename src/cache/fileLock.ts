@@ -14,6 +14,15 @@ export interface LockOptions {
   readonly log?: Logger;
 }
 
+/**
+ * What a waiter can be served with instead of the lock: after each wake-up (the holder released the
+ * lock, or a pause ended) and before it tries the file again. In a burst every process waits for the
+ * one refreshing an entry; with this they read its result when woken and leave at once, instead of
+ * each taking the lock in turn only to read the same entry under it (which also woke all the others
+ * at every hand-off).
+ */
+export type WhileWaiting<T> = () => Promise<{ readonly value: T } | undefined>;
+
 /** First pause between checks of a held lock; doubled up to `MAX_RETRY_MS`. */
 const FIRST_RETRY_MS = 50;
 
@@ -46,7 +55,7 @@ const queues = new Map<string, Promise<void>>();
  * when the lock file cannot be created or a stale one removed (missing or read-only `dir`), and
  * with whatever `fn` rejects with. `name` must be `[a-z0-9._-]+` (a plain `Error` otherwise: a bug).
  */
-export async function withFileLock<T>(dir: string, name: string, fn: () => Promise<T>, options: LockOptions): Promise<T> {
+export async function withFileLock<T>(dir: string, name: string, fn: () => Promise<T>, options: LockOptions, whileWaiting?: WhileWaiting<T>): Promise<T> {
   assertCacheName(name, 'lock');
   if (Number.isNaN(options.deadlineMs)) throw new Error(`lock ${name}: deadlineMs is NaN`);
   const lock = lockPaths(dir, name);
@@ -65,7 +74,9 @@ export async function withFileLock<T>(dir: string, name: string, fn: () => Promi
   queues.set(lock.path, tail);
   try {
     await waitForTurn(previous, lock, options.deadlineMs, now);
-    const token = await acquire(lock, options.deadlineMs, now, log);
+    const acquired = await acquire(lock, options.deadlineMs, now, log, whileWaiting);
+    if (typeof acquired !== 'string') return acquired.value;
+    const token = acquired;
     try {
       return await fn();
     } finally {
@@ -101,8 +112,11 @@ function timerDelay(ms: number): number {
   return Math.min(Math.max(0, ms), MAX_TIMER_MS);
 }
 
-/** Takes the lock file, breaking stale ones and sleeping while a live process holds it. */
-async function acquire(lock: LockPaths, deadlineMs: number, now: () => number, log: Logger): Promise<string> {
+/**
+ * Takes the lock file, breaking stale ones and sleeping while a live process holds it; returns our
+ * token, or what `whileWaiting` served after a wake-up (then the lock was never ours).
+ */
+async function acquire<T>(lock: LockPaths, deadlineMs: number, now: () => number, log: Logger, whileWaiting: WhileWaiting<T> | undefined): Promise<string | { readonly value: T }> {
   // Watch for the whole acquisition, not per sleep, so a release between a failed attempt and the
   // sleep still wakes us (see `changeWaiter.ts`).
   const waiter = watchDirectory(lock.dir, (fileName) => fileName === lock.fileName || fileName === lock.breakFileName);
@@ -113,6 +127,13 @@ async function acquire(lock: LockPaths, deadlineMs: number, now: () => number, l
       // A lock that keeps changing hands, or keeps going stale, must not keep us past the deadline either.
       if (attempt > 1 && now() >= deadlineMs) throw deadlineError(lock, holder);
       const seen = waiter.generation;
+      if (attempt > 1 && whileWaiting !== undefined) {
+        const served = await whileWaiting();
+        if (served !== undefined) {
+          log.debug('served while waiting for cache lock', { lock: lock.path, attempts: attempt });
+          return served;
+        }
+      }
       const token = await tryCreate(lock);
       if (token !== undefined) {
         if (attempt > 1) log.debug('acquired cache lock', { lock: lock.path, attempts: attempt });

@@ -1,9 +1,9 @@
-import { constants, promises as fsp } from 'node:fs';
+import { accessSync, chmodSync, closeSync, constants, linkSync, mkdirSync, openSync, promises as fsp, readdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { silentLogger, type Logger } from '../log.ts';
 import { errnoCode } from '../errno.ts';
 import { assertCacheName } from './names.ts';
-import { readBoundedFile } from '../fs/readBoundedFile.ts';
+import { readBoundedFileSync } from '../fs/readBoundedFile.ts';
 import { randomHex } from '../webCrypto.ts';
 
 /**
@@ -82,12 +82,20 @@ const OWN_FILE = /^(?:[a-z]+-[a-z0-9-]+)(?:\.[0-9a-f]{16}\.tmp|\.lock(?:\.break)
  * directory that holds other files and no cache tag (a typo, `/var/lib/kubelet`, `/`) is never
  * chmod-ed nor filled with token files. Ours and merely group/other-readable: tightened to 0700.
  */
-export async function openCacheStore(dir: string, options: CacheStoreOptions = {}): Promise<OpenCacheResult> {
+export function openCacheStore(dir: string, options: CacheStoreOptions = {}): Promise<OpenCacheResult> {
+  return new Promise((resolvePromise) => resolvePromise(openStore(dir, options)));
+}
+
+/**
+ * Every exec opens the store, so this is done with synchronous calls: a few syscalls on a local
+ * directory, where going through the thread pool would cost more than they do.
+ */
+function openStore(dir: string, options: CacheStoreOptions): OpenCacheResult {
   const path = resolve(dir);
   const refuse = (reason: string): OpenCacheResult => ({ ok: false, reason: `directory ${path} ${reason}` });
   let created = false;
   try {
-    await fsp.mkdir(path, { mode: DIR_MODE });
+    mkdirSync(path, { mode: DIR_MODE });
     created = true;
   } catch (error) {
     const code = errnoCode(error);
@@ -98,7 +106,7 @@ export async function openCacheStore(dir: string, options: CacheStoreOptions = {
   try {
     // stat, not lstat: /var/lib/kubelet is often a symlink to a data disk. Following it is safe
     // because what it leads to must still be a directory owned by this uid and closed to others.
-    stat = await fsp.stat(path);
+    stat = statSync(path);
   } catch (error) {
     return refuse(`cannot be inspected (${errnoCode(error) ?? String(error)})`);
   }
@@ -108,37 +116,37 @@ export async function openCacheStore(dir: string, options: CacheStoreOptions = {
   const mode = stat.mode & 0o777;
   if ((mode & 0o022) !== 0) return refuse(`is writable by group or others (mode ${octal(mode)})`);
   // Tagged: ours (the common case, one small read). Else created now, or holding only our own files.
-  const tagged = !created && (await isTagged(path));
+  const tagged = !created && isTagged(path);
   if (!created && !tagged) {
-    const foreign = await foreignContent(path);
+    const foreign = foreignContent(path);
     if (foreign !== undefined) return refuse(`is not a credential-provider-oke cache (it holds ${foreign}); point credentialCacheDir at a directory of its own`);
   }
   try {
-    if ((mode & 0o077) !== 0) await fsp.chmod(path, DIR_MODE);
+    if ((mode & 0o077) !== 0) chmodSync(path, DIR_MODE);
     // access(2) reports EROFS for a read-only mount even to root, and EACCES to a normal user.
-    await fsp.access(path, constants.W_OK | constants.X_OK);
+    accessSync(path, constants.W_OK | constants.X_OK);
   } catch (error) {
     return refuse(`is not writable (${errnoCode(error) ?? String(error)})`);
   }
-  if (!tagged) await tag(path);
+  if (!tagged) tag(path);
   return { ok: true, store: createStore(path, options) };
 }
 
-async function isTagged(path: string): Promise<boolean> {
-  const tagFile = await readBoundedFile(join(path, CACHE_TAG_FILE), { maxBytes: 4096, followSymlinks: false });
+function isTagged(path: string): boolean {
+  const tagFile = readBoundedFileSync(join(path, CACHE_TAG_FILE), { maxBytes: 4096, followSymlinks: false });
   return tagFile.ok && isOurTag(tagFile.bytes.toString('utf8'));
 }
 
 /** Undefined when an untagged directory holds only our own files (a cache of an earlier version, or empty); else what it holds that is not. */
-async function foreignContent(path: string): Promise<string | undefined> {
+function foreignContent(path: string): string | undefined {
   let names: string[];
   try {
-    names = await fsp.readdir(path);
+    names = readdirSync(path);
   } catch (error) {
     return `unlistable content (${errnoCode(error) ?? 'error'})`;
   }
   // Tagged since the first look (by a process that created it at the same moment; tags appear whole).
-  if (names.includes(CACHE_TAG_FILE)) return (await isTagged(path)) ? undefined : `a ${CACHE_TAG_FILE} that is not ours`;
+  if (names.includes(CACHE_TAG_FILE)) return isTagged(path) ? undefined : `a ${CACHE_TAG_FILE} that is not ours`;
   const other = names.find((name) => !OWN_FILE.test(name));
   return other === undefined ? undefined : `${JSON.stringify(other.length > 40 ? `${other.slice(0, 40)}…` : other)} and no ${CACHE_TAG_FILE}`;
 }
@@ -148,21 +156,26 @@ async function foreignContent(path: string): Promise<string | undefined> {
  * the directory at the same moment never sees a half-written tag (and takes the directory for
  * someone else's). A directory we cannot tag is still usable: the tag only speeds up the next open.
  */
-async function tag(path: string): Promise<void> {
+function tag(path: string): void {
   const file = join(path, CACHE_TAG_FILE);
   const tmp = join(path, `cachedir-tag.${randomHex(8)}.tmp`);
   try {
-    const handle = await fsp.open(tmp, WRITE_FLAGS, FILE_MODE);
+    const fd = openSync(tmp, WRITE_FLAGS, FILE_MODE);
     try {
-      await handle.writeFile(CACHE_TAG);
+      const bytes = Buffer.from(CACHE_TAG, 'utf8');
+      for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset, bytes.length - offset);
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
-    await fsp.link(tmp, file);
+    linkSync(tmp, file);
   } catch {
     // EEXIST: tagged already. Anything else (a full disk): the next open tries again.
   } finally {
-    await fsp.unlink(tmp).catch(() => undefined);
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // never created
+    }
   }
 }
 
@@ -172,9 +185,9 @@ function createStore(dir: string, options: CacheStoreOptions): CacheStore {
   const uid = process.getuid?.();
   let tmpSwept = false;
 
-  const read = async (name: string): Promise<unknown> => {
+  const readEntry = (name: string): unknown => {
     assertCacheName(name, 'cache entry');
-    const file = await readBoundedFile(join(dir, name), { maxBytes: MAX_ENTRY_BYTES, followSymlinks: false });
+    const file = readBoundedFileSync(join(dir, name), { maxBytes: MAX_ENTRY_BYTES, followSymlinks: false });
     const refuse = (reason: string): undefined => {
       log.debug('ignoring cache entry', { entry: name, reason });
       return undefined;
@@ -188,6 +201,9 @@ function createStore(dir: string, options: CacheStoreOptions): CacheStore {
       return refuse('not valid JSON');
     }
   };
+
+  // Synchronous inside (see readBoundedFileSync); a promise outside, so an invalid name still rejects.
+  const read = (name: string): Promise<unknown> => new Promise((resolveRead) => resolveRead(readEntry(name)));
 
   const write = async (name: string, value: unknown): Promise<void> => {
     assertCacheName(name, 'cache entry');

@@ -1,7 +1,6 @@
 import { errnoCode } from '../errno.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { sha256Hex } from '../webCrypto.ts';
-import { withFileLock } from './fileLock.ts';
 import { openCacheStore, type CacheStore } from './fileStore.ts';
 
 /**
@@ -50,7 +49,11 @@ export interface MemoBackend {
   readonly where: string;
   read(name: string): Promise<unknown>;
   write(name: string, value: unknown): Promise<void>;
-  lock<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` under the entry's lock. A waiter may instead be served by `whileWaiting` (asked each
+   * time it wakes up) and then never takes the lock.
+   */
+  lock<T>(name: string, fn: () => Promise<T>, whileWaiting?: () => Promise<{ readonly value: T } | undefined>): Promise<T>;
 }
 
 /** What is written to the backend: the key travels with the value. */
@@ -150,7 +153,12 @@ export function createMemo(init: MemoInit): Memo {
         await writeAt(at, name, entry, value);
         return { value };
       };
-      const outcome = await guarded(at, () => at.lock(name, refresh), undefined);
+      // A waiter woken by the holder's release reads what it stored, without queueing for the lock.
+      const served = async (): Promise<{ readonly value: Outcome } | undefined> => {
+        const fresh = await readAt(at, name, entry);
+        return fresh !== undefined && usable(fresh) ? { value: { value: fresh } } : undefined;
+      };
+      const outcome = await guarded(at, () => at.lock(name, refresh, served), undefined);
       // The lock itself failed (or was not ours in time): do the work without it.
       const result = outcome ?? (await fallback.lock(name, refresh));
       if ('failed' in result) throw result.failed;
@@ -212,6 +220,7 @@ export async function diskBackend(init: DiskBackendInit): Promise<MemoBackend> {
     where: store.dir,
     read: (name) => store.read(name),
     write: (name, value) => store.write(name, value),
-    lock: (name, fn) => withFileLock(store.dir, name, fn, { deadlineMs: init.lockWaitUntilMs, now: init.now, log: init.log }),
+    // The lock's modules load on the first miss: an exec answered from the cache never locks.
+    lock: async (name, fn, whileWaiting) => (await import('./fileLock.ts')).withFileLock(store.dir, name, fn, { deadlineMs: init.lockWaitUntilMs, now: init.now, log: init.log }, whileWaiting),
   };
 }

@@ -7,7 +7,7 @@ import { decodeRequest, MAX_REQUEST_BYTES } from '../kubelet/request.ts';
 import { encodeResponse } from '../kubelet/response.ts';
 import { createLogger, redact, type LogLevel, type Logger } from '../log.ts';
 import { createDeadline, raceDeadline, type Deadline } from '../net/deadline.ts';
-import { createHttpClient, type Transport } from '../net/http.ts';
+import type { HttpClient, Transport } from '../net/http.ts';
 import { createRegionTable, regionMetadataFromSources, REGION_METADATA_ENV, type RegionInfo } from '../oci/regions.ts';
 import { provideCredentials, type ProviderContext } from '../provider/provideCredentials.ts';
 import type { Clock, Env, FileReader } from '../runtime.ts';
@@ -114,7 +114,12 @@ async function readRequest(io: CliIo, deadline: Deadline): Promise<Uint8Array> {
  * the network: the cache opens on first use and the signer is resolved only for an accepted registry.
  */
 async function createContext(io: CliIo, settings: Settings, log: Logger, deadline: Deadline): Promise<ProviderContext> {
-  const http = createHttpClient({ transport: io.transport, deadline, clock: io.clock, log });
+  // The HTTP client (retries, OCI errors) loads on the first call: an exec answered from the cache makes none.
+  let client: Promise<HttpClient> | undefined;
+  const http: HttpClient = async (spec) => {
+    client ??= import('../net/http.ts').then(({ createHttpClient }) => createHttpClient({ transport: io.transport, deadline, clock: io.clock, log }));
+    return (await client)(spec);
+  };
   const regionMetadata = await readRegionMetadata(io);
   const cacheDir = settings.credentialCacheDir;
   const memo = createMemo({

@@ -1,4 +1,4 @@
-import { constants, promises as fsp, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, promises as fsp, readSync, type Stats } from 'node:fs';
 import { errnoCode } from '../errno.ts';
 
 /**
@@ -42,9 +42,8 @@ export async function readBoundedFile(path: string, options: BoundedReadOptions)
     }
     handle = await fsp.open(path, constants.O_RDONLY | NON_BLOCK | (options.followSymlinks ? 0 : NO_FOLLOW));
     const stat = await handle.stat();
-    if (stat.isDirectory()) return refused('EISDIR');
-    if (!stat.isFile()) return refused(`not a regular file: ${kindOf(stat)}`);
-    if (stat.size > options.maxBytes) return refused(`larger than ${options.maxBytes} bytes`);
+    const wrong = refusal(stat, options.maxBytes);
+    if (wrong !== undefined) return wrong;
     // Sized by the fstat, plus one byte, so a file that grows after the fstat is noticed and still capped.
     let buffer = Buffer.alloc(Math.min(stat.size, options.maxBytes) + 1);
     let length = 0;
@@ -53,21 +52,73 @@ export async function readBoundedFile(path: string, options: BoundedReadOptions)
       if (bytesRead === 0) break;
       length += bytesRead;
       if (length > options.maxBytes) return refused(`larger than ${options.maxBytes} bytes`);
-      if (length === buffer.length) {
-        const bigger = Buffer.alloc(Math.min(buffer.length * 2, options.maxBytes + 1));
-        buffer.copy(bigger);
-        buffer = bigger;
-      }
+      if (length === buffer.length) buffer = grown(buffer, options.maxBytes);
     }
     return { ok: true, bytes: buffer.subarray(0, length), stat };
   } catch (error) {
-    const code = errnoCode(error) ?? 'unknown error';
-    if (code === 'ENOENT') return { ok: false, missing: true, code };
-    if (code === 'ELOOP' && !options.followSymlinks) return refused('a symlink');
-    return refused(code);
+    return failed(error, options);
   } finally {
     await handle?.close().catch(() => undefined);
   }
+}
+
+/**
+ * The same read, synchronously: for the shared cache, a few KiB on a local disk read by every
+ * exec, where the first asynchronous call alone (the thread pool) costs more than the whole read.
+ * Inputs that may sit on a slow mount (settings, keys) use the asynchronous form, which the exec's
+ * deadline can interrupt.
+ */
+export function readBoundedFileSync(path: string, options: BoundedReadOptions): BoundedRead {
+  let fd: number | undefined;
+  try {
+    if (!options.followSymlinks && NO_FOLLOW === 0 && lstatSync(path).isSymbolicLink()) return refused('a symlink');
+    fd = openSync(path, constants.O_RDONLY | NON_BLOCK | (options.followSymlinks ? 0 : NO_FOLLOW));
+    const stat = fstatSync(fd);
+    const wrong = refusal(stat, options.maxBytes);
+    if (wrong !== undefined) return wrong;
+    let buffer = Buffer.alloc(Math.min(stat.size, options.maxBytes) + 1);
+    let length = 0;
+    for (;;) {
+      const bytesRead = readSync(fd, buffer, length, buffer.length - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+      if (length > options.maxBytes) return refused(`larger than ${options.maxBytes} bytes`);
+      if (length === buffer.length) buffer = grown(buffer, options.maxBytes);
+    }
+    return { ok: true, bytes: buffer.subarray(0, length), stat };
+  } catch (error) {
+    return failed(error, options);
+  } finally {
+    if (fd !== undefined) {
+      try {
+        closeSync(fd);
+      } catch {
+        // nothing was written through it: a failed close loses nothing
+      }
+    }
+  }
+}
+
+/** Room for more of a file that grew after its fstat, never past the cap plus the one byte that proves it is over. */
+function grown(buffer: Buffer<ArrayBuffer>, maxBytes: number): Buffer<ArrayBuffer> {
+  const bigger = Buffer.alloc(Math.min(buffer.length * 2, maxBytes + 1));
+  buffer.copy(bigger);
+  return bigger;
+}
+
+/** Why an opened file is refused (a directory, not regular, over the cap), or undefined. */
+function refusal(stat: Stats, maxBytes: number): BoundedRead | undefined {
+  if (stat.isDirectory()) return refused('EISDIR');
+  if (!stat.isFile()) return refused(`not a regular file: ${kindOf(stat)}`);
+  if (stat.size > maxBytes) return refused(`larger than ${maxBytes} bytes`);
+  return undefined;
+}
+
+function failed(error: unknown, options: BoundedReadOptions): BoundedRead {
+  const code = errnoCode(error) ?? 'unknown error';
+  if (code === 'ENOENT') return { ok: false, missing: true, code };
+  if (code === 'ELOOP' && !options.followSymlinks) return refused('a symlink');
+  return refused(code);
 }
 
 /** An error for a `FileReader` caller: `code` is the Node code or the refusal, so existing `(${code})` messages read well. */

@@ -4,7 +4,6 @@ import { ProviderError } from '../errors.ts';
 import type { CredentialProviderRequest } from '../kubelet/request.ts';
 import type { Logger } from '../log.ts';
 import type { HttpClient } from '../net/http.ts';
-import { createImdsClient, imdsBaseUrl } from '../oci/imds.ts';
 import type { RegionInfo } from '../oci/regions.ts';
 import type { Clock, Env, FileReader } from '../runtime.ts';
 import { readServiceAccountToken, wantsWorkloadIdentity, WORKLOAD_IDENTITY_ANNOTATION } from './serviceAccount.ts';
@@ -84,6 +83,8 @@ export async function nodeSigner(deps: SignerDeps): Promise<Signer> {
   // without loading its key), or from a federation now when there is none. The boot and the IMDS
   // endpoint are part of the session's own key: another boot (a reboot, or a disk image baked from
   // a running node and booted elsewhere) never reads a session of a previous life of the disk.
+  // oci/imds.ts is loaded here rather than imported: the other principals never need it.
+  const { createImdsClient, imdsBaseUrl } = await import('../oci/imds.ts');
   const imds = imdsBaseUrl(deps.env);
   const sessionKey = ['instance', imds, (await deps.bootId()) ?? 'no-boot-id'];
   const identity = cachedSession(deps.memo, sessionKey, deps.clock, async () => {

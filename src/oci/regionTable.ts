@@ -108,11 +108,19 @@ const REALMS: readonly RealmRow[] = [
   ['oc52', 'oraclecloud52.com', { hnw: 'sa-riodejaneiro-1' }],
 ];
 
-/** Every built-in region, flattened, lowercase, frozen. */
-export const BUILT_IN_REGIONS: readonly RegionInfo[] = Object.freeze(
-  REALMS.flatMap(([realmKey, realmDomain, regions]) =>
-    Object.entries(regions).map(([regionKey, regionId]) =>
-      Object.freeze({ regionKey, regionId, realmKey, realmDomain }),
-    ),
-  ),
-);
+/**
+ * Every built-in region, flattened, lowercase, frozen. Built on first use, not when the module is
+ * evaluated: an exec answered from the cache for a registry that names no region never needs it.
+ */
+let builtIn: readonly RegionInfo[] | undefined;
+
+export function builtInRegions(): readonly RegionInfo[] {
+  if (builtIn === undefined) {
+    const regions: RegionInfo[] = [];
+    for (const [realmKey, realmDomain, byKey] of REALMS) {
+      for (const regionKey in byKey) regions.push(Object.freeze({ regionKey, regionId: byKey[regionKey] as string, realmKey, realmDomain }));
+    }
+    builtIn = Object.freeze(regions);
+  }
+  return builtIn;
+}

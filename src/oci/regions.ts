@@ -1,6 +1,6 @@
 import { ProviderError, type ErrorCode } from '../errors.ts';
 import { redactOutside } from '../log.ts';
-import { BUILT_IN_REGIONS, type RegionInfo } from './regionTable.ts';
+import { builtInRegions, type RegionInfo } from './regionTable.ts';
 
 export type { RegionInfo };
 
@@ -194,20 +194,25 @@ function normalizeRegion(region: RegionInfo): RegionInfo {
  * entry) to another realm, which would send the node's certificate to that realm's auth host.
  */
 export function createRegionTable(extra: readonly RegionInfo[] = []): RegionTable {
-  const byName = new Map<string, RegionInfo>();
-  const effective: RegionInfo[] = [];
-  for (const region of [...BUILT_IN_REGIONS, ...extra.map(normalizeRegion)]) {
-    if (byName.has(region.regionKey) || byName.has(region.regionId)) continue;
-    byName.set(region.regionKey, region);
-    byName.set(region.regionId, region);
-    effective.push(region);
-  }
-  const all: readonly RegionInfo[] = Object.freeze(effective);
-  const domains: ReadonlySet<string> = new Set(effective.map((r) => r.realmDomain));
+  // Built on the first question: recognising a registry with a port, or an allowed host, asks none.
+  let built: { byName: Map<string, RegionInfo>; all: readonly RegionInfo[]; domains: ReadonlySet<string> } | undefined;
+  const table = (): NonNullable<typeof built> => {
+    if (built !== undefined) return built;
+    const byName = new Map<string, RegionInfo>();
+    const effective: RegionInfo[] = [];
+    for (const region of [...builtInRegions(), ...extra.map(normalizeRegion)]) {
+      if (byName.has(region.regionKey) || byName.has(region.regionId)) continue;
+      byName.set(region.regionKey, region);
+      byName.set(region.regionId, region);
+      effective.push(region);
+    }
+    built = { byName, all: Object.freeze(effective), domains: new Set(effective.map((r) => r.realmDomain)) };
+    return built;
+  };
   return {
-    lookup: (regionKeyOrId) => byName.get(regionKeyOrId.trim().toLowerCase()),
-    realmDomains: () => domains,
-    all: () => all,
+    lookup: (regionKeyOrId) => table().byName.get(regionKeyOrId.trim().toLowerCase()),
+    realmDomains: () => table().domains,
+    all: () => table().all,
   };
 }
 

@@ -8,9 +8,8 @@ import type { CredentialProviderRequest } from '../kubelet/request.ts';
 import { buildResponse, noCredentialsResponse, type CredentialProviderResponse } from '../kubelet/response.ts';
 import type { Logger } from '../log.ts';
 import type { HttpClient } from '../net/http.ts';
-import { probeRepositoryAccess, type AccessVerdict } from '../ocir/accessProbe.ts';
+import type { AccessVerdict } from '../ocir/accessProbe.ts';
 import { accessProofEntry, accessProofFor, dockerTokenEntry, dockerTokenIsFresh, type CachedDockerToken } from '../ocir/cacheEntries.ts';
-import { DockerTokenRefused, fetchDockerToken } from '../ocir/dockerToken.ts';
 import { recognizeRegistry, type RegistryPolicy } from '../ocir/hosts.ts';
 import type { Clock } from '../runtime.ts';
 import { cacheDurationMs } from './cacheDuration.ts';
@@ -86,6 +85,7 @@ async function checkAccess(
   const proof = await accessProofFor(token);
   const known = await ctx.memo.read(entry);
   if (known !== undefined && known.tokenSha256 === proof.tokenSha256 && known.expiresAtMs > ctx.clock.now()) return 'authorized';
+  const { probeRepositoryAccess } = await import('../ocir/accessProbe.ts');
   const verdict = await probeRepositoryAccess(ctx.http, ctx.log, {
     registry,
     protocol: ctx.settings.registryProtocol,
@@ -104,6 +104,8 @@ async function checkAccess(
  */
 export async function dockerTokenWithOneRefresh(registry: string, provider: IdentityProvider, ctx: Pick<ProviderContext, 'http' | 'clock' | 'log' | 'settings'>): Promise<CachedDockerToken> {
   const issuedAtMs = ctx.clock.now();
+  // Loaded on a miss only (with the request signer and node:crypto behind it): a cached answer never fetches.
+  const { DockerTokenRefused, fetchDockerToken } = await import('../ocir/dockerToken.ts');
   const request = async (identity: Awaited<ReturnType<IdentityProvider>>): Promise<CachedDockerToken> => ({
     ...(await fetchDockerToken(ctx.http, ctx.clock, {
       registry,

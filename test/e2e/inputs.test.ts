@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { kubeletRequest, runProvider } from '../support/runProvider.ts';
+import { kubeletRequest, providerCommand, runProvider } from '../support/runProvider.ts';
 
 /**
  * Inputs the exec does not control: a stdin the kubelet never closes, a -config naming a device, a
@@ -46,6 +46,44 @@ describe('stdin', () => {
   test('nothing at all on an open stdin: the same', async () => {
     const result = await runProvider({ env: { EXEC_TIMEOUT: '1s' }, keepStdinOpen: true, killAfterMs: HUNG_MS });
     expect(onlyLine(result)).toStartWith('credential-provider-oke: ERR_DEADLINE: the request on stdin was not complete');
+  }, TEST_TIMEOUT_MS);
+});
+
+/**
+ * The kubelet (Go's exec) hands the request over a pipe; the spawners of these tests give a socket
+ * or a file. The provider reads what a pipe already holds without the event loop and waits for the
+ * rest asynchronously, so both halves are run here on a real pipe made by sh.
+ */
+describe('stdin on a pipe, as the kubelet gives it', () => {
+  const { command, prefix } = providerCommand();
+  const throughPipe = (writer: string): string[] => ['/bin/sh', '-c', `${writer} | "$0" "$@"`, command, ...prefix];
+
+  test('a request already written and closed is read whole: the answer is the same refusal as on any stdin', async () => {
+    const result = await runProvider({ commandLine: throughPipe('printf "%s" "$REQ"'), env: { REQ: kubeletRequest('docker.io/library/nginx') }, killAfterMs: HUNG_MS });
+    expect(onlyLine(result)).toStartWith('credential-provider-oke: ERR_REGISTRY_NOT_ALLOWED: refusing to sign for docker.io');
+  });
+
+  test('a request whose writer keeps the pipe open ends at the exec deadline with one ERR_DEADLINE line', async () => {
+    // cat holds the pipe open until this test closes cat's input, which it does once the provider has spoken.
+    const [shell, ...args] = throughPipe('{ printf "%s" "$REQ"; cat; }');
+    const child = spawn(shell as string, args, {
+      env: { PATH: '/usr/local/bin:/usr/bin:/bin', EXEC_TIMEOUT: '1s', CREDENTIAL_CACHE_DIR: 'none', REQ: kubeletRequest('fra.ocir.io/ns/app') },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (stderr.endsWith('\n')) child.stdin.end();
+    });
+    const killer = setTimeout(() => child.kill('SIGKILL'), HUNG_MS);
+    const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    clearTimeout(killer);
+    expect(onlyLine({ status, signal: null, stdout, stderr })).toBe(
+      'credential-provider-oke: ERR_DEADLINE: the request on stdin was not complete (no EOF) within the 1s exec deadline; ' +
+        'check: the kubelet writes the request and closes stdin; by hand, pipe a request in or use get-credentials <image>',
+    );
   }, TEST_TIMEOUT_MS);
 });
 
