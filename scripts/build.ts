@@ -28,7 +28,7 @@
  * Must run on the locked Bun (`npm run build` puts node_modules/.bin first on PATH).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -46,6 +46,27 @@ import {
 } from './lib/targets.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * Where the sources are built from, always the same folder. Bun names the parts of a split bundle
+ * (`--splitting`) by a hash that covers the sources' absolute paths, so one commit built in two
+ * checkouts gave two different executables. Built from here, the same sources give the same bytes
+ * wherever the checkout is. One build at a time per machine: a second one started meanwhile
+ * replaces this folder under the first.
+ */
+const STAGING = '/tmp/credential-provider-oke-build';
+
+/** Copies what the bundle is made of (src/, package.json, tsconfig.json, the runtime dependencies) to STAGING. */
+function stageSources(): void {
+  rmSync(STAGING, { recursive: true, force: true });
+  mkdirSync(STAGING, { recursive: true });
+  cpSync(join(ROOT, 'src'), join(STAGING, 'src'), { recursive: true });
+  for (const file of ['package.json', 'tsconfig.json']) cpSync(join(ROOT, file), join(STAGING, file));
+  const { dependencies = {} } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+  for (const name of Object.keys(dependencies)) {
+    cpSync(join(ROOT, 'node_modules', name), join(STAGING, 'node_modules', name), { recursive: true, dereference: true });
+  }
+}
 
 
 function main(): void {
@@ -73,6 +94,8 @@ function main(): void {
     rmSync(join(outDir, name), { force: true });
   }
 
+  stageSources();
+  const stagedEntry = join(STAGING, relative(ROOT, entry));
   const results: { name: string; bytes: number; sha256: string }[] = [];
   for (const target of BUILD_TARGETS) {
     const baseExecutable = bunExecutableFor(target, {
@@ -97,9 +120,9 @@ function main(): void {
         ...defineArgs(version, commit),
         '--outfile',
         outFile,
-        entry,
+        stagedEntry,
       ],
-      { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] },
+      { cwd: STAGING, stdio: ['ignore', 'ignore', 'inherit'] },
     );
     const bytes = readFileSync(outFile);
     if (!isElfFor(bytes.subarray(0, ELF_HEADER_PREFIX_BYTES), target.elfMachine)) {

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from 'bun:test';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -127,7 +127,13 @@ describe.skipIf(RELEASE_DIR === undefined)('OCI image layout', () => {
       run('podman', ['--root', join(state, 'root'), '--runroot', join(state, 'run'), '--storage-driver', 'vfs', '--tmpdir', join(state, 'tmp'), ...args], {
         env: { ...process.env, CONTAINERS_CONF: join(state, 'containers.conf') },
       });
-    const ran = podman(['run', '--rm', '--network', 'none', '--read-only', '--platform', 'linux/amd64', `oci:${layout}:${VERSION}`, '--version']);
+    // podman names the image after the layout's path, and image names are lowercase: a checkout in
+    // a mktemp folder (tmp.AbCd…) needs a lowercase path to the same layout.
+    const lowercase = `/tmp/cpo-layout-${process.pid}-${createHash('sha256').update(layout).digest('hex').slice(0, 8)}`;
+    rmSync(lowercase, { force: true });
+    symlinkSync(layout, lowercase);
+    const ran = podman(['run', '--rm', '--network', 'none', '--read-only', '--platform', 'linux/amd64', `oci:${lowercase}:${VERSION}`, '--version']);
+    rmSync(lowercase, { force: true });
     // podman's own words when it could not run the image, so a failure here says why.
     if (ran.status !== 0) throw new Error(`podman exited ${String(ran.status)}: ${ran.stderr.trim()}`);
     expect(ran.stdout.trim()).toMatch(new RegExp(`^credential-provider-oke ${VERSION.replace(/\./g, '\\.')} \\(commit [0-9a-f]{12}(-dirty)?\\)$`));
