@@ -143,14 +143,17 @@ unhex() {
 hex() { od -An -v -tx1 | tr -d ' \n'; }
 size_of() { wc -c <"$1" | tr -d ' '; }
 
-# Minisign prints a key id as a little-endian number in upper-case hex (as in minisign.pub's comment).
+# Minisign prints a key id as a little-endian number in upper-case hex without leading zeros (as in
+# minisign.pub's comment).
 key_id_text() {
   local bytes="$1" text=""
   while [[ -n "$bytes" ]]; do
     text="${bytes:0:2}$text"
     bytes="${bytes:2}"
   done
-  printf '%s\n' "${text^^}"
+  text="${text#"${text%%[!0]*}"}"
+  text="${text^^}"
+  printf '%s\n' "${text:-0}"
 }
 
 # decode_base64 TEXT FILE SIZE: writes the bytes of TEXT to FILE; fails unless they are SIZE bytes.
