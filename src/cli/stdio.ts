@@ -113,7 +113,8 @@ function unreadable(error: unknown): ProviderError {
  * partial writes, and one someone set non-blocking answers EAGAIN when full: then we wait a little.
  */
 export async function writeStdout(text: string): Promise<void> {
-  const bytes = Buffer.from(text, 'utf8');
+  // TextEncoder, not Buffer.from: Buffer's string encoding costs a cold exec ~0.3 M instructions more.
+  const bytes = new TextEncoder().encode(text);
   let offset = 0;
   while (offset < bytes.length) {
     try {
