@@ -74,6 +74,7 @@ export async function runCli(io: CliIo): Promise<number> {
       file: settings.logFile,
       now: () => io.clock.now(),
     });
+    for (const line of settings.ignored) log.warn(line);
     const deadline = createDeadline(io.clock, settings.execTimeoutMs, startedAtMs);
     const request =
       args.command.kind === 'plugin'

@@ -140,6 +140,16 @@ function validate(raw: RawSettings, name: (key: SettingKey) => string): Settings
   const fail = (key: SettingKey, problem: string): never => {
     throw new ProviderError('ERR_CONFIG_INVALID', `${name(key)} ${problem}`, { key: name(key) });
   };
+  const ignored: string[] = [];
+  /** A convenience setting that cannot be used falls back instead of failing the exec; see `Settings.ignored`. */
+  const convenience = (key: SettingKey, check: (value: string) => string | undefined): string | undefined => {
+    const value = raw[key];
+    if (value === undefined || value === null) return undefined;
+    const problem = typeof value !== 'string' ? `must be a string, not ${describe(value)}` : check(value.trim());
+    if (problem === undefined) return (value as string).trim();
+    ignored.push(`${name(key)} ${problem}; ignored`);
+    return undefined;
+  };
   const str = (key: SettingKey): string | undefined => {
     const value = raw[key];
     if (value === undefined || value === null) return undefined;
@@ -186,18 +196,15 @@ function validate(raw: RawSettings, name: (key: SettingKey) => string): Settings
     fail('execTimeout', `must be between 1s and ${MAX_EXEC_TIMEOUT_MS / 1000}s: the kubelet kills the plugin at 60s`);
   }
 
-  const logLevel = (str('logLevel') ?? DEFAULT_SETTINGS.logLevel).toLowerCase();
-  if (!LOG_LEVELS.includes(logLevel as LogLevel)) fail('logLevel', `must be one of ${LOG_LEVELS.join(', ')}`);
-  const logFile = str('logFile');
-  if (logFile !== undefined && !logFile.startsWith('/')) {
-    // A relative path would land in the kubelet's working directory, as the original plugin's log did.
-    fail('logFile', 'must be an absolute path');
-  }
-
-  const cacheDir = str('credentialCacheDir');
-  if (cacheDir !== undefined && cacheDir !== 'none' && !cacheDir.startsWith('/')) {
-    fail('credentialCacheDir', 'must be an absolute path, or none to turn the cache off');
-  }
+  const logLevel = (
+    convenience('logLevel', (v) => (LOG_LEVELS.includes(v.toLowerCase() as LogLevel) ? undefined : `must be one of ${LOG_LEVELS.join(', ')}`)) ??
+    DEFAULT_SETTINGS.logLevel
+  ).toLowerCase();
+  // A relative path would land in the kubelet's working directory, as the original plugin's log did.
+  const logFile = convenience('logFile', (v) => (v === '' || v.startsWith('/') ? undefined : 'must be an absolute path'));
+  // A relative cache directory is not used at all: writing tokens somewhere the operator did not name is worse than no cache.
+  const cacheDir = convenience('credentialCacheDir', (v) => (v === 'none' || v.startsWith('/') ? undefined : 'must be an absolute path, or none to turn the cache off'));
+  const cacheIgnored = raw.credentialCacheDir !== undefined && raw.credentialCacheDir !== null && cacheDir === undefined;
 
   const workloadIdentityEndpoint = readHttpsOrigin(str('workloadIdentityEndpoint'), (problem) => fail('workloadIdentityEndpoint', problem));
   const workloadIdentityCaFile = str('workloadIdentityCaFile');
@@ -221,10 +228,11 @@ function validate(raw: RawSettings, name: (key: SettingKey) => string): Settings
     execTimeoutMs,
     logLevel: logLevel as LogLevel,
     logFile: logFile === '' ? undefined : logFile,
-    credentialCacheDir: cacheDir === 'none' ? undefined : (cacheDir ?? DEFAULT_SETTINGS.credentialCacheDir),
+    credentialCacheDir: cacheDir === 'none' || cacheIgnored ? undefined : (cacheDir ?? DEFAULT_SETTINGS.credentialCacheDir),
     workloadIdentityEndpoint,
     workloadIdentityCaFile: workloadIdentityCaFile === '' ? undefined : workloadIdentityCaFile,
     serviceAccountFallback: fallback as ServiceAccountFallback,
+    ignored,
   };
 }
 

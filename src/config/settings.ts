@@ -41,6 +41,12 @@ export interface Settings {
    * YAML `serviceAccountFallback`, env `SERVICE_ACCOUNT_FALLBACK`.
    */
   readonly serviceAccountFallback: ServiceAccountFallback;
+  /**
+   * Local conveniences (the log level, the log file, the cache directory) whose value could not be
+   * used, each a sentence naming the setting: they fall back (warn level, no log file, no cache)
+   * and the exec says so on stderr, rather than failing every pull for a log or cache setting.
+   */
+  readonly ignored: readonly string[];
 }
 
 /** Who signs by default: the node (instance principal), an OCI config profile, or the resource principal environment (RP v2.2). */
@@ -69,6 +75,7 @@ export const DEFAULT_SETTINGS: Settings = {
   workloadIdentityEndpoint: undefined,
   workloadIdentityCaFile: undefined,
   serviceAccountFallback: 'node',
+  ignored: [],
 };
 
 /** Each setting's YAML key and environment variable: one table, so both sources stay in step. */

@@ -28,6 +28,11 @@ export function fail(name: string, detail: string, fix: string | undefined): Out
   return { result: fix === undefined ? { name, status: 'fail', detail } : { name, status: 'fail', detail, fix } };
 }
 
+/** Usable, with something to correct: dependents still run with `value`. */
+export function warn<T>(name: string, detail: string, fix: string, value: T): Outcome<T> {
+  return { result: { name, status: 'warn', detail, fix }, value };
+}
+
 export function skip(name: string, detail: string): Outcome<never> {
   return { result: { name, status: 'skip', detail } };
 }

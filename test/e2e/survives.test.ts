@@ -179,6 +179,26 @@ describe('local faults: the cache may degrade, the pull goes on', () => {
     expect(readFileSync(target, 'utf8')).toBe('keep\n');
   });
 
+  survives(
+    'A log level, log file or cache directory that cannot be used (`LOG_LEVEL=loud`, a relative path)',
+    'One warning naming each setting; the pull goes on at warn level, without the log file or the cache',
+    async () => {
+      const cwd = fresh('cwd');
+      mkdirSync(cwd);
+      const result = await runProvider({ env: { ...emulator.env(), LOG_LEVEL: 'loud', LOG_FILE: 'provider.log', CREDENTIAL_CACHE_DIR: 'cache' }, stdin: kubeletRequest(image()), cwd });
+      expect(result.status).toBe(0);
+      expect(validateKubeletResponse(result.stdout, V1).ok).toBe(true);
+      const warnings = result.stderr.trimEnd().split('\n');
+      expect(warnings.map((line) => line.replace(/^\S+ warn /, ''))).toEqual([
+        'LOG_LEVEL must be one of error, warn, info, debug; ignored',
+        'LOG_FILE must be an absolute path; ignored',
+        'CREDENTIAL_CACHE_DIR must be an absolute path, or none to turn the cache off; ignored',
+      ]);
+      // Nothing lands in the kubelet's working directory.
+      expect(readdirSync(cwd)).toEqual([]);
+    },
+  );
+
   survives('An existing log file readable by others (0644)', 'Tightened to 0600 before the first line', async () => {
     const logFile = fresh('open.log');
     writeFileSync(logFile, '');

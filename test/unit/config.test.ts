@@ -63,6 +63,7 @@ describe('environment', () => {
       workloadIdentityEndpoint: 'https://10.0.0.1:12250',
       workloadIdentityCaFile: '/etc/kubernetes/ca.crt',
       serviceAccountFallback: 'none',
+      ignored: [],
     });
   });
   const bad: [Record<string, string>, string][] = [
@@ -77,10 +78,7 @@ describe('environment', () => {
     [{ REALM_DOMAINS: 'not a domain' }, 'REALM_DOMAINS'],
     [{ EXEC_TIMEOUT: '90s' }, 'EXEC_TIMEOUT'],
     [{ EXEC_TIMEOUT: '1d' }, 'EXEC_TIMEOUT'],
-    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
-    [{ LOG_FILE: 'relative.log' }, 'LOG_FILE'],
     [{ DEFAULT_USER: 'a b' }, 'DEFAULT_USER'],
-    [{ CREDENTIAL_CACHE_DIR: 'cache' }, 'CREDENTIAL_CACHE_DIR'],
     [{ OCIR_AUTH_METHOD: 'WORKLOAD_IDENTITY' }, 'OCIR_AUTH_METHOD'],
     [{ WORKLOAD_IDENTITY_ENDPOINT: 'http://10.0.0.1:12250' }, 'WORKLOAD_IDENTITY_ENDPOINT'],
     [{ WORKLOAD_IDENTITY_ENDPOINT: '10.0.0.1:12250' }, 'WORKLOAD_IDENTITY_ENDPOINT'],
@@ -101,6 +99,20 @@ describe('environment', () => {
 test('RESOURCE_PRINCIPAL is an auth method; workload identity settings default to the node fallback and no endpoint', () => {
   expect(settingsFromEnv({ OCIR_AUTH_METHOD: 'resource_principal' }).ocirAuthMethod).toBe('RESOURCE_PRINCIPAL');
   expect(DEFAULT_SETTINGS).toMatchObject({ serviceAccountFallback: 'node', workloadIdentityEndpoint: undefined, workloadIdentityCaFile: undefined });
+});
+
+test('an unusable log level, log file or cache directory falls back and says so, never failing the exec', async () => {
+  const s = settingsFromEnv({ LOG_LEVEL: 'loud', LOG_FILE: 'relative.log', CREDENTIAL_CACHE_DIR: 'cache' });
+  expect(s.logLevel).toBe('warn');
+  expect(s.logFile).toBeUndefined();
+  expect(s.credentialCacheDir).toBeUndefined();
+  expect(s.ignored).toEqual([
+    'LOG_LEVEL must be one of error, warn, info, debug; ignored',
+    'LOG_FILE must be an absolute path; ignored',
+    'CREDENTIAL_CACHE_DIR must be an absolute path, or none to turn the cache off; ignored',
+  ]);
+  expect((await settingsFromYaml('logFile: 5\n', '/etc/cpo.yaml')).ignored).toEqual(['logFile in /etc/cpo.yaml must be a string, not number 5; ignored']);
+  expect(settingsFromEnv({}).ignored).toEqual([]);
 });
 
 test('CREDENTIAL_CACHE_DIR=none turns the cache off', () => {

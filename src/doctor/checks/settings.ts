@@ -4,7 +4,7 @@ import type { Env, FileReader } from '../../runtime.ts';
 import { describeError } from '../describeError.ts';
 import type { ProviderEntry } from '../kubeletConfig/validate.ts';
 import type { NodeFs } from '../nodeFs.ts';
-import { fail, pass, type Outcome } from '../types.ts';
+import { fail, pass, warn, type Outcome } from '../types.ts';
 
 const NAME = 'provider settings';
 
@@ -47,7 +47,12 @@ export async function checkSettings(input: SettingsInput): Promise<Outcome<Provi
     }
     const settings = await loadSettings({ configPath, env, files });
     const withEnv = extraEnv.length > 0 && configPath === undefined ? ` with the kubelet config's env` : '';
-    return pass(NAME, `from ${source}${withEnv}: ${summarize(settings)}`, { settings, env });
+    const detail = `from ${source}${withEnv}: ${summarize(settings)}`;
+    if (settings.ignored.length > 0) {
+      // The provider runs, without the ignored conveniences: a warning, with the value to correct.
+      return warn(NAME, `${detail}; ${settings.ignored.join('; ')}`, 'correct the setting named above; until then the provider runs without it', { settings, env });
+    }
+    return pass(NAME, detail, { settings, env });
   } catch (error) {
     const { detail, fix } = describeError(error);
     return fail(NAME, `${source}: ${detail}`, fix ?? 'correct the setting named above; the provider fails every pull until then');
