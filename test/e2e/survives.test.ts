@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
+import { describe, expect, test } from 'bun:test';
 import { spawn, spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { startEmulator, type Emulator, type PrincipalInfo } from '../emulator/index.ts';
+import { startEmulator, type PrincipalInfo } from '../emulator/index.ts';
+import { emulatorForFile } from '../support/emulatorForFile.ts';
 import { validateKubeletResponse } from '../support/kubeletResponse.ts';
 import { expectOneLineFailure, kubeletRequest, lineFrom, providerCommand, runProvider, startProvider, type ProviderRun } from '../support/runProvider.ts';
 
@@ -16,26 +16,12 @@ import { expectOneLineFailure, kubeletRequest, lineFrom, providerCommand, runPro
 const V1 = 'credentialprovider.kubelet.k8s.io/v1';
 const isRoot = process.getuid?.() === 0;
 
-let emulator: Emulator;
-let tmp: string;
-beforeAll(async () => {
-  emulator = await startEmulator();
-  tmp = mkdtempSync(join(tmpdir(), 'cpo-survives-'));
-});
-afterAll(async () => {
-  await emulator.stop();
-  rmSync(tmp, { recursive: true, force: true });
-});
-beforeEach(() => {
-  emulator.clearFaults();
-  emulator.allowAll();
-  emulator.resetCalls();
-});
+const setup = emulatorForFile('cpo-survives-');
 
 let count = 0;
-const fresh = (name: string): string => join(tmp, `${++count}-${name}`);
-const image = (repo = 'app') => `${emulator.registryHost}/${emulator.namespace}/${repo}`;
-const run = (env: Record<string, string>, repo = 'app'): Promise<ProviderRun> => runProvider({ env: { ...emulator.env(), ...env }, stdin: kubeletRequest(image(repo)) });
+const fresh = (name: string): string => join(setup.tmp, `${++count}-${name}`);
+const image = (repo = 'app') => `${setup.emulator.registryHost}/${setup.emulator.namespace}/${repo}`;
+const run = (env: Record<string, string>, repo = 'app'): Promise<ProviderRun> => runProvider({ env: { ...setup.emulator.env(), ...env }, stdin: kubeletRequest(image(repo)) });
 
 /**
  * A valid answer whose stderr holds no error and, at warning level, only one warning containing
@@ -55,7 +41,7 @@ function servedDespite(result: ProviderRun, warning: string | undefined): Princi
     expect(warnings[0]).toContain(warning);
   }
   const answer = JSON.parse(result.stdout) as { auth: Record<string, { password: string }> };
-  return emulator.dockerTokenPrincipal(answer.auth[emulator.registryHost]!.password);
+  return setup.emulator.dockerTokenPrincipal(answer.auth[setup.emulator.registryHost]!.password);
 }
 
 /** The rows of the README table, in order: the fault, and what the provider does. */
@@ -114,7 +100,7 @@ describe('local faults: the cache may degrade, the pull goes on', () => {
     const holder = spawn(process.execPath, [resolve(import.meta.dir, '../support/lockHolder.ts'), 'hold', dir, docker], { stdio: ['ignore', 'pipe', 'inherit'] });
     try {
       await lineFrom(holder.stdout, (line) => line === 'locked');
-      const waiters = [0, 1, 2].map(() => startProvider({ ...emulator.env(), CREDENTIAL_CACHE_DIR: dir, LOG_LEVEL: 'debug' }, kubeletRequest(image())));
+      const waiters = [0, 1, 2].map(() => startProvider({ ...setup.emulator.env(), CREDENTIAL_CACHE_DIR: dir, LOG_LEVEL: 'debug' }, kubeletRequest(image())));
       await Promise.all(waiters.map((w) => lineFrom(w.stderr, (line) => line.includes('waiting for cache lock'))));
       rmSync(dir, { recursive: true, force: true });
       for (const result of await Promise.all(waiters.map((w) => w.done))) {
@@ -185,7 +171,7 @@ describe('local faults: the cache may degrade, the pull goes on', () => {
     async () => {
       const cwd = fresh('cwd');
       mkdirSync(cwd);
-      const result = await runProvider({ env: { ...emulator.env(), LOG_LEVEL: 'loud', LOG_FILE: 'provider.log', CREDENTIAL_CACHE_DIR: 'cache' }, stdin: kubeletRequest(image()), cwd });
+      const result = await runProvider({ env: { ...setup.emulator.env(), LOG_LEVEL: 'loud', LOG_FILE: 'provider.log', CREDENTIAL_CACHE_DIR: 'cache' }, stdin: kubeletRequest(image()), cwd });
       expect(result.status).toBe(0);
       expect(validateKubeletResponse(result.stdout, V1).ok).toBe(true);
       const warnings = result.stderr.trimEnd().split('\n');
@@ -209,14 +195,14 @@ describe('local faults: the cache may degrade, the pull goes on', () => {
   });
 
   survives('Stdin is never closed', 'One `ERR_DEADLINE` line naming stdin when the exec’s budget runs out; never a hang', async () => {
-    const child = startProvider({ ...emulator.env(), EXEC_TIMEOUT: '1s' }, kubeletRequest(image()).slice(0, 20), { keepStdinOpen: true });
+    const child = startProvider({ ...setup.emulator.env(), EXEC_TIMEOUT: '1s' }, kubeletRequest(image()).slice(0, 20), { keepStdinOpen: true });
     const result = await child.done;
     expect(expectOneLineFailure(result, 'ERR_DEADLINE')).toContain('stdin');
   });
 
   survives('Stdout is closed (the kubelet gave up on the exec)', 'One `ERR_OUTPUT` line naming stdout; never `ERR_INTERNAL`', async () => {
     const { command, prefix } = providerCommand();
-    const child = spawn(command, prefix, { env: { PATH: '/usr/bin:/bin', ...emulator.env(), CREDENTIAL_CACHE_DIR: 'none' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, prefix, { env: { PATH: '/usr/bin:/bin', ...setup.emulator.env(), CREDENTIAL_CACHE_DIR: 'none' }, stdio: ['pipe', 'pipe', 'pipe'] });
     // The reading end goes away before the answer is written: the write fails with EPIPE.
     child.stdout.destroy();
     const stderr: Buffer[] = [];
@@ -235,7 +221,7 @@ describe('local faults: the cache may degrade, the pull goes on', () => {
     const fifo = fresh('config.fifo');
     spawnSync('mkfifo', [fifo]);
     for (const path of ['/dev/zero', fifo]) {
-      const result = await runProvider({ args: ['-config', path], env: emulator.env(), stdin: kubeletRequest(image()) });
+      const result = await runProvider({ args: ['-config', path], env: setup.emulator.env(), stdin: kubeletRequest(image()) });
       expect(expectOneLineFailure(result, 'ERR_CONFIG_INVALID')).toContain(path);
     }
   });
@@ -250,17 +236,17 @@ describe('stale identities: an entry of another identity is a miss, replaced, ne
         const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
         const keyFile = fresh('key.pem');
         writeFileSync(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
-        return { userId, fingerprint: emulator.registerApiKey(userId, publicKey), keyFile };
+        return { userId, fingerprint: setup.emulator.registerApiKey(userId, publicKey), keyFile };
       });
       const config = fresh('config');
       const cache = fresh('cache');
       const env = { OCIR_AUTH_METHOD: 'USER_PRINCIPAL', OCI_CONFIG_FILE: config, CREDENTIAL_CACHE_DIR: cache };
       for (const user of [...users, users[0]!]) {
-        writeFileSync(config, `[DEFAULT]\nuser=${user.userId}\nfingerprint=${user.fingerprint}\ntenancy=${emulator.tenancyId}\nkey_file=${user.keyFile}\nregion=eu-frankfurt-1\n`);
+        writeFileSync(config, `[DEFAULT]\nuser=${user.userId}\nfingerprint=${user.fingerprint}\ntenancy=${setup.emulator.tenancyId}\nkey_file=${user.keyFile}\nregion=eu-frankfurt-1\n`);
         expect(servedDespite(await run(env), undefined)?.id).toBe(user.userId);
       }
       // The first user's token was cached under the first user's name and is served again to the first user only.
-      expect(emulator.calls('ocir.token')).toBe(2);
+      expect(setup.emulator.calls('ocir.token')).toBe(2);
     },
   );
 
@@ -301,14 +287,14 @@ describe('stale identities: an entry of another identity is a miss, replaced, ne
   survives('Another IMDS endpoint (another machine’s cache, another emulator)', 'A federation of its own; the other’s session and tokens are never used', async () => {
     const cache = fresh('cache');
     servedDespite(await run({ CREDENTIAL_CACHE_DIR: cache }), undefined);
-    emulator.resetCalls();
+    setup.emulator.resetCalls();
     const other = await startEmulator();
     try {
       const result = await runProvider({ env: { ...other.env(), CREDENTIAL_CACHE_DIR: cache }, stdin: kubeletRequest(`${other.registryHost}/${other.namespace}/app`) });
       expect(result.stderr).toBe('');
       expect(validateKubeletResponse(result.stdout, V1).ok).toBe(true);
       expect(other.calls('auth.x509')).toBe(1);
-      expect(emulator.calls()).toBe(0);
+      expect(setup.emulator.calls()).toBe(0);
     } finally {
       await other.stop();
     }
@@ -323,7 +309,7 @@ describe('order of work: a refused registry touches nothing', () => {
       const cache = fresh('cache');
       const logFile = fresh('provider.log');
       const result = await runProvider({
-        env: { ...emulator.env(), CREDENTIAL_CACHE_DIR: cache, LOG_FILE: logFile },
+        env: { ...setup.emulator.env(), CREDENTIAL_CACHE_DIR: cache, LOG_FILE: logFile },
         stdin: kubeletRequest('docker.io/library/nginx', V1, {
           serviceAccountToken: 'not-a-jwt',
           serviceAccountAnnotations: { 'oke.credential-provider.oracle.com/workload-identity': 'enabled' },
@@ -332,7 +318,7 @@ describe('order of work: a refused registry touches nothing', () => {
       expectOneLineFailure(result, 'ERR_REGISTRY_NOT_ALLOWED');
       expect(existsSync(cache)).toBe(false);
       expect(existsSync(logFile)).toBe(false);
-      expect(emulator.calls()).toBe(0);
+      expect(setup.emulator.calls()).toBe(0);
     },
   );
 });
