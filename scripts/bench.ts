@@ -16,7 +16,7 @@
  *   npm run build && npm run bench            # PROVIDER_BIN overrides the executable
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { COMPILE_FLAGS } from './lib/targets.ts';
@@ -104,12 +104,30 @@ async function timeOnce(argv: string[], env: Record<string, string>, stdin: Uint
   return ms;
 }
 
-/** Peak RSS in KiB of one exec (GNU time %M). */
+/**
+ * Peak RSS in KiB of one exec (GNU time %M), median of 5. Most of it is the executable's own pages
+ * (the runtime's code), and how many of those a fault maps depends on how the file sits in the page
+ * cache: one binary measured 28 MiB, and 31 MiB as a byte-identical copy. So both executables are
+ * measured as fresh copies written the same way, a moment apart.
+ */
 function peakRss(argv: string[], env: Record<string, string>, stdin: Uint8Array | undefined): number | undefined {
   if (!existsSync(GNU_TIME)) return undefined;
-  const run = Bun.spawnSync([GNU_TIME, '-f', '%M', ...argv], { env, stdin: stdin ?? 'ignore', stdout: 'ignore', stderr: 'pipe' });
-  const kib = Number(run.stderr.toString().trim().split('\n').at(-1));
-  return Number.isFinite(kib) ? kib : undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'cpo-bench-rss-'));
+  try {
+    const copy = join(dir, 'exe');
+    copyFileSync(argv[0] as string, copy);
+    chmodSync(copy, 0o755);
+    const samples: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const run = Bun.spawnSync([GNU_TIME, '-f', '%M', copy, ...argv.slice(1)], { env, stdin: stdin ?? 'ignore', stdout: 'ignore', stderr: 'pipe' });
+      const kib = Number(run.stderr.toString().trim().split('\n').at(-1));
+      if (!Number.isFinite(kib)) return undefined;
+      samples.push(kib);
+    }
+    return samples.sort((a, b) => a - b)[2];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 const VALGRIND = ['/usr/bin/valgrind', '/usr/local/bin/valgrind'].find((path) => existsSync(path));
@@ -121,7 +139,9 @@ const VALGRIND = ['/usr/bin/valgrind', '/usr/local/bin/valgrind'].find((path) =>
 function instructions(argv: string[], env: Record<string, string>, stdin: Uint8Array | undefined, runs: number): { main: number; all: number } | undefined {
   if (VALGRIND === undefined) return undefined;
   const samples: { main: number; all: number }[] = [];
-  for (let i = 0; i < runs; i++) {
+  // One more run, discarded: valgrind adds variables to the environment, and a warm answer is kept
+  // per environment, so the first run under valgrind takes the full path and keeps one.
+  for (let i = 0; i <= runs; i++) {
     const dir = mkdtempSync(join(tmpdir(), 'cpo-bench-cg-'));
     try {
       const run = Bun.spawnSync([VALGRIND, '--tool=callgrind', '--separate-threads=yes', `--callgrind-out-file=${join(dir, 'cg')}`, ...argv], {
@@ -137,7 +157,7 @@ function instructions(argv: string[], env: Record<string, string>, stdin: Uint8A
         .sort()
         .map((name) => Number(/^summary: (\d+)$/m.exec(readFileSync(join(dir, name), 'utf8'))?.[1] ?? NaN));
       if (counts.length === 0 || counts.some((n) => !Number.isFinite(n))) return undefined;
-      samples.push({ main: counts[0] as number, all: counts.reduce((a, b) => a + b, 0) });
+      if (i > 0) samples.push({ main: counts[0] as number, all: counts.reduce((a, b) => a + b, 0) });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -195,14 +215,16 @@ try {
     const request = new TextEncoder().encode(kubeletRequest(`${emulator.registryHost}/${emulator.namespace}/floor`));
     const isResponse = (stdout: string): boolean => validateKubeletResponse(stdout, V1).ok;
     await timeOnce([BIN], pluginEnv, request, isResponse); // fills the cache
-    const times = { hello: [] as number[], version: [] as number[], warm: [] as number[] };
+    const times = { hello: [] as number[], version: [] as number[], warm: [] as number[], full: [] as number[] };
     for (let i = 0; i < FLOOR_ROUNDS; i++) {
       times.hello.push(await timeOnce([hello], bare, undefined, (out) => out === 'hello world\n'));
       times.version.push(await timeOnce([BIN, '--version'], bare, undefined, (out) => out.startsWith('credential-provider-oke ')));
       times.warm.push(await timeOnce([BIN], pluginEnv, request, isResponse));
+      // A new environment each time: no answer kept for it, so the full path runs (docker token from the cache) and keeps one.
+      times.full.push(await timeOnce([BIN], { ...pluginEnv, BENCH_ROUND: String(i) }, request, isResponse));
     }
     const p50 = (xs: number[]): number => percentile([...xs].sort((a, b) => a - b), 50);
-    const [helloMs, versionMs, warmMs] = [p50(times.hello), p50(times.version), p50(times.warm)];
+    const [helloMs, versionMs, warmMs, fullMs] = [p50(times.hello), p50(times.version), p50(times.warm), p50(times.full)];
     const cores = availableParallelism();
     const burstFloorMs = (BURST * warmMs) / cores;
     const mib = (kib: number | undefined): string => (kib === undefined ? 'n/a' : `${(kib / 1024).toFixed(1)} MiB`);
@@ -219,6 +241,7 @@ try {
     console.log('| Figure | This executable | Floor | Ratio | Goal |');
     console.log('|---|---|---|---|---|');
     console.log(`| warm exec, p50 | ${warmMs.toFixed(1)} ms | compiled hello ${helloMs.toFixed(1)} ms | ${ratio(warmMs, helloMs)} | ≤ 1.5x |`);
+    console.log(`| warm exec through the full path (environment changed since the answer was kept), p50 | ${fullMs.toFixed(1)} ms | compiled hello ${helloMs.toFixed(1)} ms | ${ratio(fullMs, helloMs)} | |`);
     console.log(`| \`--version\`, p50 | ${versionMs.toFixed(1)} ms | compiled hello ${helloMs.toFixed(1)} ms | ${ratio(versionMs, helloMs)} | ≤ 1.25x |`);
     console.log(`| cold burst of ${BURST}, slowest exec | ${burstMaxMs.toFixed(0)} ms | ${BURST} × warm exec / ${cores} cores = ${burstFloorMs.toFixed(0)} ms | ${ratio(burstMaxMs, burstFloorMs)} | ≤ 2.5x |`);
     console.log(`| peak RSS, warm exec | ${mib(rss.warm)} | hello ${mib(rss.hello)} | ${rss.warm !== undefined && rss.hello !== undefined ? ratio(rss.warm, rss.hello) : 'n/a'} | no worse |`);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bun
 /**
- * The executable's entry. `--version` and `--help` are answered from here with one write; every
- * other invocation loads the rest (`cli/processMain.ts`) first. The release build splits the bundle
+ * The executable's entry. `--version` and `--help` are answered from here with one write; the
+ * kubelet's exec tries the warm answer (`cli/warm.ts`); every other invocation, and a warm answer
+ * that cannot be given, loads the rest (`cli/processMain.ts`). The release build splits the bundle
  * at each dynamic `import()` and loads a part only when it runs, so this file and what it imports
  * statically are all that `--version` pays for.
  */
@@ -13,9 +14,12 @@ import { versionLine } from './cli/version.ts';
 const argv = process.argv.slice(2);
 const answer = quickAnswer(argv);
 if (answer !== undefined && writeAll(answer)) process.exit(0);
+// The kubelet's exec, answered as an earlier one was when nothing that decided that answer changed.
+const warm = argv.length === 0 ? await (await import('./cli/warm.ts')).tryWarmAnswer(argv) : undefined;
+if (warm?.answered === true) process.exit(0);
 const { runProcess } = await import('./cli/processMain.ts');
 // Exit explicitly: idle keep-alive sockets must not hold the kubelet's exec open. Stdout has drained.
-process.exit(await runProcess(argv));
+process.exit(await runProcess(argv, warm?.stdin));
 
 /** The text of `--help` or `--version`; undefined for anything else, including arguments in error (the full run reports those). */
 function quickAnswer(args: readonly string[]): string | undefined {

@@ -1,4 +1,3 @@
-import { Buffer } from 'node:buffer';
 
 /**
  * Hashing and randomness through the web-standard `crypto` global, for code on the warm path

@@ -1,7 +1,8 @@
-import { accessSync, chmodSync, closeSync, constants, linkSync, mkdirSync, openSync, promises as fsp, readdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { accessSync, chmodSync, closeSync, constants, linkSync, mkdirSync, openSync, readdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { silentLogger, type Logger } from '../log.ts';
 import { errnoCode } from '../errno.ts';
+import { fsp, type FileHandle } from '../fs/promises.ts';
 import { assertCacheName } from './names.ts';
 import { readBoundedFileSync } from '../fs/readBoundedFile.ts';
 import { randomHex } from '../webCrypto.ts';
@@ -40,6 +41,12 @@ export interface CacheStoreOptions {
   readonly log?: Logger;
   /** Milliseconds since the epoch, for the age of abandoned temp files. Default `Date.now`. */
   readonly now?: () => number;
+  /**
+   * Look, never touch: the directory must exist, be tagged and pass every other check; nothing is
+   * created, tightened or tagged, and `write`/`remove` reject. For reads before the exec knows whether
+   * it will use the cache at all (the warm answer).
+   */
+  readonly readOnly?: boolean;
 }
 
 /**
@@ -95,8 +102,10 @@ function openStore(dir: string, options: CacheStoreOptions): OpenCacheResult {
   const refuse = (reason: string): OpenCacheResult => ({ ok: false, reason: `directory ${path} ${reason}` });
   let created = false;
   try {
-    mkdirSync(path, { mode: DIR_MODE });
-    created = true;
+    if (!options.readOnly) {
+      mkdirSync(path, { mode: DIR_MODE });
+      created = true;
+    }
   } catch (error) {
     const code = errnoCode(error);
     if (code === 'ENOENT') return refuse('cannot be created: its parent directory does not exist');
@@ -117,6 +126,7 @@ function openStore(dir: string, options: CacheStoreOptions): OpenCacheResult {
   if ((mode & 0o022) !== 0) return refuse(`is writable by group or others (mode ${octal(mode)})`);
   // Tagged: ours (the common case, one small read). Else created now, or holding only our own files.
   const tagged = !created && isTagged(path);
+  if (options.readOnly) return tagged ? { ok: true, store: createStore(path, options) } : refuse(`has no ${CACHE_TAG_FILE} of ours`);
   if (!created && !tagged) {
     const foreign = foreignContent(path);
     if (foreign !== undefined) return refuse(`is not a credential-provider-oke cache (it holds ${foreign}); point credentialCacheDir at a directory of its own`);
@@ -207,6 +217,7 @@ function createStore(dir: string, options: CacheStoreOptions): CacheStore {
 
   const write = async (name: string, value: unknown): Promise<void> => {
     assertCacheName(name, 'cache entry');
+    if (options.readOnly) throw new Error(`cache entry ${name}: the store was opened read-only`);
     const text: string | undefined = JSON.stringify(value);
     if (text === undefined) throw new Error(`cache entry ${name}: value is not JSON`);
     const bytes = Buffer.from(text, 'utf8');
@@ -214,9 +225,9 @@ function createStore(dir: string, options: CacheStoreOptions): CacheStore {
     // A random name per write: concurrent writers of one entry never share a temp file, and the
     // last rename wins with a complete value.
     const tmp = join(dir, `${name}.${randomHex(8)}.tmp`);
-    let handle: fsp.FileHandle | undefined;
+    let handle: FileHandle | undefined;
     try {
-      handle = await fsp.open(tmp, WRITE_FLAGS, FILE_MODE);
+      handle = await fsp().open(tmp, WRITE_FLAGS, FILE_MODE);
       // The umask can only remove bits from 0600; set it exactly so the owner can always read it back.
       await handle.chmod(FILE_MODE);
       await handle.writeFile(bytes);
@@ -224,10 +235,10 @@ function createStore(dir: string, options: CacheStoreOptions): CacheStore {
       await handle.sync();
       await handle.close();
       handle = undefined;
-      await fsp.rename(tmp, join(dir, name));
+      await fsp().rename(tmp, join(dir, name));
     } catch (error) {
       await handle?.close().catch(() => undefined);
-      await fsp.unlink(tmp).catch(() => undefined);
+      await fsp().unlink(tmp).catch(() => undefined);
       throw error;
     }
     await syncDirectory(dir);
@@ -239,8 +250,9 @@ function createStore(dir: string, options: CacheStoreOptions): CacheStore {
 
   const remove = async (name: string): Promise<void> => {
     assertCacheName(name, 'cache entry');
+    if (options.readOnly) throw new Error(`cache entry ${name}: the store was opened read-only`);
     try {
-      await fsp.unlink(join(dir, name));
+      await fsp().unlink(join(dir, name));
     } catch (error) {
       if (errnoCode(error) !== 'ENOENT') throw error;
     }
@@ -254,9 +266,9 @@ function createStore(dir: string, options: CacheStoreOptions): CacheStore {
  * cannot open one (EISDIR, EPERM on Windows); the rename itself has happened, so those are not failures.
  */
 async function syncDirectory(dir: string): Promise<void> {
-  let handle: fsp.FileHandle | undefined;
+  let handle: FileHandle | undefined;
   try {
-    handle = await fsp.open(dir, constants.O_RDONLY);
+    handle = await fsp().open(dir, constants.O_RDONLY);
     await handle.sync();
   } catch (error) {
     if (!DIR_SYNC_UNSUPPORTED.has(errnoCode(error) ?? '')) throw error;
@@ -273,13 +285,13 @@ async function syncDirectory(dir: string): Promise<void> {
  */
 async function sweepStale(dir: string, nowMs: number, log: Logger): Promise<void> {
   try {
-    for (const name of await fsp.readdir(dir)) {
+    for (const name of await fsp().readdir(dir)) {
       const tmp = TMP_PATTERN.test(name);
       if (!tmp && (!OWN_FILE.test(name) || name.includes('.'))) continue;
       const path = join(dir, name);
-      const stat = await fsp.lstat(path).catch(() => undefined);
+      const stat = await fsp().lstat(path).catch(() => undefined);
       if (stat === undefined || !stat.isFile() || nowMs - stat.mtimeMs < (tmp ? STALE_TMP_MS : STALE_ENTRY_MS)) continue;
-      await fsp.unlink(path).catch(() => undefined);
+      await fsp().unlink(path).catch(() => undefined);
       log.debug('removed a stale cache file', { file: name });
     }
   } catch {

@@ -1,7 +1,8 @@
-import { constants, promises as fsp } from 'node:fs';
+import { constants } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Logger } from '../log.ts';
 import { errnoCode } from '../errno.ts';
+import { fsp, type FileHandle } from '../fs/promises.ts';
 import { encodeRecord, holderState, MAX_RECORD_BYTES, ownRecord, parseRecord } from './holderRecord.ts';
 import { readBoundedFile } from '../fs/readBoundedFile.ts';
 import { randomHex } from '../webCrypto.ts';
@@ -147,9 +148,9 @@ async function claim(path: string, held: Set<string>): Promise<string | undefine
   const token = randomHex(16);
   // Encoded before the create, so the file is empty (and looks unwritten to others) for one write only.
   const record = encodeRecord(await ownRecord(token));
-  let handle: fsp.FileHandle;
+  let handle: FileHandle;
   try {
-    handle = await fsp.open(path, CREATE_FLAGS, FILE_MODE);
+    handle = await fsp().open(path, CREATE_FLAGS, FILE_MODE);
   } catch (error) {
     if (errnoCode(error) === 'EEXIST') return undefined;
     throw error;
@@ -158,7 +159,7 @@ async function claim(path: string, held: Set<string>): Promise<string | undefine
     await handle.writeFile(record);
   } catch (error) {
     await handle.close().catch(() => undefined);
-    await fsp.unlink(path).catch(() => undefined);
+    await fsp().unlink(path).catch(() => undefined);
     throw error;
   }
   await handle.close();
@@ -171,7 +172,7 @@ async function unclaim(path: string, token: string, held: Set<string>): Promise<
   try {
     const file = await readBoundedFile(path, { maxBytes: MAX_RECORD_BYTES, followSymlinks: false });
     if (!file.ok || parseRecord(file.bytes)?.token !== token) return false;
-    await fsp.unlink(path);
+    await fsp().unlink(path);
     return true;
   } finally {
     // Only after the unlink: until then the file is ours, and must look alive to this process too.
@@ -202,7 +203,7 @@ async function removeIfSame(path: string, snapshot: Snapshot): Promise<boolean> 
   const current = await takeSnapshot(path);
   if (current === undefined || !sameFile(current, snapshot)) return false;
   try {
-    await fsp.unlink(path);
+    await fsp().unlink(path);
     return true;
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return false;
@@ -215,7 +216,7 @@ async function takeSnapshot(path: string): Promise<Snapshot | undefined> {
   const file = await readBoundedFile(path, { maxBytes: MAX_RECORD_BYTES, followSymlinks: false });
   if (file.ok) return { ino: file.stat.ino, mtimeMs: file.stat.mtimeMs, bytes: file.bytes };
   if (file.missing) return undefined;
-  const stat = await fsp.lstat(path).catch(() => undefined);
+  const stat = await fsp().lstat(path).catch(() => undefined);
   if (stat === undefined) return undefined;
   // A directory, symlink or FIFO where the lock should be was not put there by a lock holder, and
   // nothing we may delete: the cache is unusable (the memo carries on without it).

@@ -209,11 +209,13 @@ export interface DiskBackendInit {
    * lock: a holder stuck for most of the exec's budget must not take this exec down with it.
    */
   readonly lockWaitUntilMs: number;
+  /** Only read (see `CacheStoreOptions.readOnly`): a missing or untagged directory is a miss, never created. */
+  readonly readOnly?: boolean;
 }
 
 /** The node's shared directory; rejects (and the memo then runs in memory) when the directory cannot be used. */
 export async function diskBackend(init: DiskBackendInit): Promise<MemoBackend> {
-  const opened = await openCacheStore(init.dir, { log: init.log, now: init.now });
+  const opened = await openCacheStore(init.dir, { log: init.log, now: init.now, readOnly: init.readOnly });
   if (!opened.ok) throw new Error(opened.reason);
   const store: CacheStore = opened.store;
   return {

@@ -6,8 +6,8 @@ import { MAX_INPUT_FILE_BYTES, readBoundedText } from '../fs/readBoundedFile.ts'
 import { createFetchTransport } from '../net/http.ts';
 import { systemClock } from '../runtime.ts';
 
-/** Runs one invocation with this process's stdio, environment and files; returns the exit status. */
-export function runProcess(argv: readonly string[]): Promise<number> {
+/** Runs one invocation with this process's stdio, environment and files; returns the exit status. `stdin`: a read of it already under way. */
+export function runProcess(argv: readonly string[], stdin?: Promise<Uint8Array>): Promise<number> {
   // The provider decides per request whether a proxy applies (IMDS never); take the proxy variables
   // out of the process environment so the runtime's fetch cannot apply them behind our back.
   const env = { ...process.env };
@@ -26,7 +26,7 @@ export function runProcess(argv: readonly string[]): Promise<number> {
     homeDir: env.HOME,
     stdinIsTTY: stdinIsTerminal(),
     bootId: readBootId,
-    readStdin,
+    readStdin: (maxBytes) => stdin ?? readStdin(maxBytes),
     writeStdout,
     writeStderr,
   });

@@ -10,6 +10,7 @@ import { createDeadline, raceDeadline, type Deadline } from '../net/deadline.ts'
 import type { HttpClient, Transport } from '../net/http.ts';
 import { createRegionTable, regionMetadataFromSources, REGION_METADATA_ENV, type RegionInfo } from '../oci/regions.ts';
 import { provideCredentials, type ProviderContext } from '../provider/provideCredentials.ts';
+import { notingReads, rememberAnswer } from '../provider/warmAnswer.ts';
 import type { Clock, Env, FileReader } from '../runtime.ts';
 import { parseArgs, type CliArgs } from './args.ts';
 import { HELP_TEXT } from './help.ts';
@@ -67,10 +68,17 @@ export async function runCli(io: CliIo): Promise<number> {
     return runInstall(args.command.options, { ...io, configPathOf });
   }
   try {
-    const settings = await loadSettings({ configPath: args.configPath, env: io.env, files: io.files });
+    // Every file read is noted, so a warm answer can check later that each still reads the same.
+    const reads = notingReads((path) => io.files.readText(path));
+    const files: FileReader = { readText: reads.readText };
+    const settings = await loadSettings({ configPath: args.configPath, env: io.env, files });
+    let logged = false;
     const log = createLogger({
       level: args.logLevel ?? settings.logLevel,
-      write: (line) => io.writeStderr(line),
+      write: (line) => {
+        logged = true;
+        io.writeStderr(line);
+      },
       file: settings.logFile,
       now: () => io.clock.now(),
     });
@@ -80,10 +88,17 @@ export async function runCli(io: CliIo): Promise<number> {
       args.command.kind === 'plugin'
         ? decodeRequest(await readRequest(io, deadline))
         : decodeRequest(JSON.stringify({ kind: 'CredentialProviderRequest', apiVersion: args.command.apiVersion, image: args.command.image }));
-    const context = await createContext(io, settings, log, deadline);
-    const response = await provideCredentials(request, context);
-    await io.writeStdout(encodeResponse(response));
-    log.info('credentials issued', { image: request.image, cacheDuration: response.cacheDuration });
+    const context = await createContext({ ...io, files }, settings, log, deadline);
+    const answer = await provideCredentials(request, context);
+    await io.writeStdout(encodeResponse(answer.response));
+    log.info('credentials issued', { image: request.image, cacheDuration: answer.response.cacheDuration });
+    // Kept for the warm answer only when an exec can be answered the same way without a word: the
+    // kubelet's own invocation, an answer for the whole registry, and nothing logged.
+    if (args.command.kind === 'plugin' && io.argv.length === 0 && answer.registryWide !== undefined && !logged) {
+      const { registry, username, principalKey } = answer.registryWide;
+      const inputs = { argv: io.argv, env: io.env, bootId: await io.bootId() };
+      await rememberAnswer(context.memo, inputs, request.apiVersion, registry, { username, principalKey, files: await reads.reads() });
+    }
     return EXIT_OK;
   } catch (error) {
     return fail(io, error, error instanceof ProviderError && error.code === 'ERR_CONFIG_INVALID' ? EXIT_USAGE : EXIT_FAILURE);

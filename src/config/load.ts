@@ -6,6 +6,7 @@ import { validateHostPattern } from '../ocir/hosts.ts';
 import type { Env, FileReader } from '../runtime.ts';
 import {
   AUTH_METHODS,
+  credentialCacheDirOf,
   DEFAULT_SETTINGS,
   MAX_EXEC_TIMEOUT_MS,
   SERVICE_ACCOUNT_FALLBACKS,
@@ -202,8 +203,10 @@ function validate(raw: RawSettings, name: (key: SettingKey) => string): Settings
   ).toLowerCase();
   // A relative path would land in the kubelet's working directory, as the original plugin's log did.
   const logFile = convenience('logFile', (v) => (v === '' || v.startsWith('/') ? undefined : 'must be an absolute path'));
-  // A relative cache directory is not used at all: writing tokens somewhere the operator did not name is worse than no cache.
-  const cacheDir = convenience('credentialCacheDir', (v) => (v === 'none' || v.startsWith('/') ? undefined : 'must be an absolute path, or none to turn the cache off'));
+  const cacheDir = convenience('credentialCacheDir', (v) => {
+    const rule = credentialCacheDirOf(v);
+    return 'problem' in rule ? rule.problem : undefined;
+  });
   const cacheIgnored = raw.credentialCacheDir !== undefined && raw.credentialCacheDir !== null && cacheDir === undefined;
 
   const workloadIdentityEndpoint = readHttpsOrigin(str('workloadIdentityEndpoint'), (problem) => fail('workloadIdentityEndpoint', problem));

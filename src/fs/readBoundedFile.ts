@@ -1,5 +1,6 @@
-import { closeSync, constants, fstatSync, lstatSync, openSync, promises as fsp, readSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { errnoCode } from '../errno.ts';
+import { fsp, type FileHandle } from './promises.ts';
 
 /**
  * Reading a file without trusting what the path names: `O_NONBLOCK` so a FIFO does not hang the
@@ -34,13 +35,13 @@ export type BoundedRead =
 
 /** Reads at most `maxBytes` of a regular file. Never throws: every failure comes back as `ok: false`. */
 export async function readBoundedFile(path: string, options: BoundedReadOptions): Promise<BoundedRead> {
-  let handle: fsp.FileHandle | undefined;
+  let handle: FileHandle | undefined;
   try {
     if (!options.followSymlinks && NO_FOLLOW === 0) {
       // No O_NOFOLLOW on this platform (Windows): an lstat first is the best we can do.
-      if ((await fsp.lstat(path)).isSymbolicLink()) return refused('a symlink');
+      if ((await fsp().lstat(path)).isSymbolicLink()) return refused('a symlink');
     }
-    handle = await fsp.open(path, constants.O_RDONLY | NON_BLOCK | (options.followSymlinks ? 0 : NO_FOLLOW));
+    handle = await fsp().open(path, constants.O_RDONLY | NON_BLOCK | (options.followSymlinks ? 0 : NO_FOLLOW));
     const stat = await handle.stat();
     const wrong = refusal(stat, options.maxBytes);
     if (wrong !== undefined) return wrong;
@@ -133,6 +134,13 @@ export class FileRefusedError extends Error {
 /** The file's text (UTF-8), or a rejection with a `FileRefusedError` whose `code` says why. Follows symlinks. */
 export async function readBoundedText(path: string, maxBytes: number): Promise<string> {
   const read = await readBoundedFile(path, { maxBytes, followSymlinks: true });
+  if (!read.ok) throw new FileRefusedError(path, read.code);
+  return new TextDecoder().decode(read.bytes);
+}
+
+/** `readBoundedText`, synchronously: for the warm answer, which checks the inputs an earlier exec read before anything else runs. */
+export function readBoundedTextSync(path: string, maxBytes: number): string {
+  const read = readBoundedFileSync(path, { maxBytes, followSymlinks: true });
   if (!read.ok) throw new FileRefusedError(path, read.code);
   return new TextDecoder().decode(read.bytes);
 }

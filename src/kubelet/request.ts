@@ -1,4 +1,3 @@
-import { Buffer } from 'node:buffer';
 import { ProviderError } from '../errors.ts';
 import { API_VERSIONS, SERVICE_ACCOUNT_API_VERSION, isApiVersion } from './apiVersion.ts';
 import type { ApiVersion } from './apiVersion.ts';
@@ -57,6 +56,8 @@ const HINT = 'the kubelet writes one JSON CredentialProviderRequest on stdin; ch
  *   "absent", as they do for Go's decoder and the kubelet's `omitempty` encoder.
  */
 export function decodeRequest(input: string | Uint8Array): CredentialProviderRequest {
+  const encoded = typeof input === 'string' ? undefined : kubeletEncodedRequest(input);
+  if (encoded !== undefined) return encoded;
   const document = readJsonDocument(toText(input));
   if (!document.ok) fail(describeRefusal(document));
   const root = document.value;
@@ -104,6 +105,37 @@ export function decodeRequest(input: string | Uint8Array): CredentialProviderReq
     ...(annotations === undefined ? {} : { serviceAccountAnnotations: annotations }),
   });
 }
+
+/**
+ * The request exactly as the kubelet encodes one without a service-account token (Go's encoder:
+ * `{"kind":…,"apiVersion":…,"image":…}`, compact, then a newline), decoded without the general
+ * reader; undefined for anything else, which `decodeRequest` reads in full. Printable ASCII without
+ * a backslash, and `JSON.stringify` giving the very text back, leave no room for what the general
+ * reader refuses or reads differently: a duplicate key, an escape, a surrogate, nesting, a BOM.
+ */
+export function kubeletEncodedRequest(bytes: Uint8Array): CredentialProviderRequest | undefined {
+  let end = bytes.length;
+  if (bytes[end - 1] === NEWLINE) end--;
+  if (end > ENCODED_MAX_BYTES) return undefined;
+  for (let i = 0; i < end; i++) {
+    const byte = bytes[i] as number;
+    if (byte < 0x20 || byte > 0x7e || byte === BACKSLASH) return undefined;
+  }
+  const text = String.fromCharCode(...bytes.subarray(0, end));
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const { kind, apiVersion, image } = (value ?? {}) as Record<string, unknown>;
+  if (kind !== REQUEST_KIND || !isApiVersion(apiVersion) || typeof image !== 'string' || image.length === 0) return undefined;
+  return JSON.stringify({ kind, apiVersion, image }) === text ? Object.freeze({ apiVersion, image }) : undefined;
+}
+const NEWLINE = 0x0a;
+const BACKSLASH = 0x5c;
+/** A real request is a few hundred bytes; longer ones take the general reader (and spread arguments stay small). */
+const ENCODED_MAX_BYTES = 4096;
 
 function fail(message: string): never {
   throw new ProviderError('ERR_REQUEST_INVALID', message, { hint: HINT });

@@ -1,4 +1,3 @@
-import { Buffer } from 'node:buffer';
 import { nodeCrypto } from '../nodeCrypto.ts';
 import type { KeyObject } from 'node:crypto';
 import { ProviderError } from '../errors.ts';

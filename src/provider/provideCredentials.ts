@@ -5,14 +5,14 @@ import type { SignerRequest } from '../identity/resolveSigner.ts';
 import type { IdentityProvider, Signer } from '../identity/types.ts';
 import { parseImage } from '../kubelet/image.ts';
 import type { CredentialProviderRequest } from '../kubelet/request.ts';
-import { buildResponse, noCredentialsResponse, type CredentialProviderResponse } from '../kubelet/response.ts';
+import { noCredentialsResponse, type CredentialProviderResponse } from '../kubelet/response.ts';
 import type { Logger } from '../log.ts';
 import type { HttpClient } from '../net/http.ts';
 import type { AccessVerdict } from '../ocir/accessProbe.ts';
 import { accessProofEntry, accessProofFor, dockerTokenEntry, dockerTokenIsFresh, type CachedDockerToken } from '../ocir/cacheEntries.ts';
 import { recognizeRegistry, type RegistryPolicy } from '../ocir/hosts.ts';
 import type { Clock } from '../runtime.ts';
-import { cacheDurationMs } from './cacheDuration.ts';
+import { tokenResponse } from './tokenResponse.ts';
 
 /**
  * One exec, from the kubelet's request to its response, in the order that touches the least:
@@ -36,7 +36,17 @@ export interface ProviderContext {
  * Answers one request: refuses a registry that is not OCIR, answers "no credentials" when the pod
  * gets none, else the docker token of the request's signer (cached per registry and identity).
  */
-export async function provideCredentials(request: CredentialProviderRequest, ctx: ProviderContext): Promise<CredentialProviderResponse> {
+export interface Answer {
+  readonly response: CredentialProviderResponse;
+  /**
+   * Present when the answer holds for every repository of the registry and every request of the
+   * same shape until the token is no longer fresh (no token validation, no service-account token):
+   * what the warm answer may serve again.
+   */
+  readonly registryWide?: { readonly registry: string; readonly username: string; readonly principalKey: string };
+}
+
+export async function provideCredentials(request: CredentialProviderRequest, ctx: ProviderContext): Promise<Answer> {
   const image = parseImage(request.image);
   const match = recognizeRegistry(image.registry, ctx.registryPolicy);
   if (match === undefined) {
@@ -49,7 +59,7 @@ export async function provideCredentials(request: CredentialProviderRequest, ctx
   const signer = await ctx.resolveSigner(request);
   // A valid empty answer, not a failure: the kubelet then pulls as it would without this provider
   // (imagePullSecrets, anonymous), logs nothing, and with "0s" does not remember the refusal.
-  if (signer === undefined) return noCredentialsResponse(request.apiVersion);
+  if (signer === undefined) return { response: noCredentialsResponse(request.apiVersion) };
 
   const token = await ctx.memo.get(
     dockerTokenEntry(image.registry, signer.principalKey),
@@ -63,13 +73,10 @@ export async function provideCredentials(request: CredentialProviderRequest, ctx
     throw new ProviderError('ERR_INTERNAL', 'refusing to answer with the service account token as the password');
   }
 
-  return buildResponse({
-    apiVersion: request.apiVersion,
-    // The docker token is good for every repository the principal may read on this host.
-    cacheKeyType: 'Registry',
-    cacheDurationMs: cacheDurationMs(token, verdict, ctx.clock.now()),
-    auth: { [image.registry]: { username: ctx.settings.defaultUser, password: token.token } },
-  });
+  const username = ctx.settings.defaultUser;
+  const response = tokenResponse({ apiVersion: request.apiVersion, registry: image.registry, username, token, verdict, nowMs: ctx.clock.now() });
+  const podless = request.serviceAccountToken === undefined && request.serviceAccountAnnotations === undefined;
+  return { response, ...(verdict === 'unchecked' && podless ? { registryWide: { registry: image.registry, username, principalKey: signer.principalKey } } : {}) };
 }
 
 /** Token validation, at most once per token and repository: a success is remembered. */

@@ -3,7 +3,7 @@ import type { ProviderError } from '../../src/errors.ts';
 import { formatErrorLine } from '../../src/errors.ts';
 import { API_VERSIONS, isApiVersion } from '../../src/kubelet/apiVersion.ts';
 import type { ApiVersion } from '../../src/kubelet/apiVersion.ts';
-import { decodeRequest, MAX_REQUEST_BYTES } from '../../src/kubelet/request.ts';
+import { decodeRequest, kubeletEncodedRequest, MAX_REQUEST_BYTES } from '../../src/kubelet/request.ts';
 import { caught } from '../support/caught.ts';
 
 const V1: ApiVersion = 'credentialprovider.kubelet.k8s.io/v1';
@@ -214,5 +214,61 @@ describe('decodeRequest refuses, naming the problem', () => {
       expect(formatErrorLine(error)).not.toContain(SECRET);
       expect(error.cause).toBeUndefined();
     }
+  });
+});
+
+describe('kubeletEncodedRequest, the quick decoding of what the kubelet writes, agrees with the full reader', () => {
+  const canonical = `{"kind":"CredentialProviderRequest","apiVersion":"${V1}","image":"fra.ocir.io/ns/repo"}`;
+  const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
+
+  test("the kubelet's own encoding, with or without its newline, takes the quick path", () => {
+    for (const text of [canonical, `${canonical}\n`]) {
+      expect(kubeletEncodedRequest(bytes(text))).toEqual({ apiVersion: V1, image: 'fra.ocir.io/ns/repo' });
+    }
+  });
+
+  test('anything else is left to the full reader: duplicates, escapes, whitespace, other keys, a token, a BOM, other kinds', () => {
+    const others = [
+      `{"kind":"CredentialProviderRequest","apiVersion":"${V1}","image":"a.io/x","image":"b.io/y"}`,
+      `{"kind":"CredentialProviderRequest","kind":"CredentialProviderRequest","apiVersion":"${V1}","image":"a.io/x"}`,
+      `{"kind":"CredentialProviderRequest","apiVersion":"${V1}","image":"a.io/\\u0078"}`,
+      `{"kind":"CredentialProviderRequest","apiVersion":"${V1}","image":"a.io/\\ud800"}`,
+      `{ "kind":"CredentialProviderRequest","apiVersion":"${V1}","image":"a.io/x"}`,
+      `{"apiVersion":"${V1}","kind":"CredentialProviderRequest","image":"a.io/x"}`,
+      `{"kind":"CredentialProviderRequest","apiVersion":"${V1}","image":"a.io/x","serviceAccountToken":"t"}`,
+      `{"kind":"CredentialProviderRequest","apiVersion":"${V1}","image":""}`,
+      `{"kind":"CredentialProviderRequest","apiVersion":"v9","image":"a.io/x"}`,
+      `{"kind":"Other","apiVersion":"${V1}","image":"a.io/x"}`,
+      `\uFEFF${canonical}`,
+      `${canonical}\n\n`,
+      `${canonical} `,
+      `[${canonical}]`,
+      'null',
+      '',
+    ];
+    for (const text of others) expect(kubeletEncodedRequest(bytes(text))).toBeUndefined();
+  });
+
+  test('on 20,000 mutations of a real request, whatever the quick path accepts the full reader decodes the same', () => {
+    const pieces = ['"', ',', ':', '{', '}', '\\', ' ', 'a', 'image', 'kind', '"x"', '\n', '\u00e9', '\u0000'];
+    let state = 7;
+    const next = (n: number): number => {
+      state = (state * 1103515245 + 12345) % 2147483648;
+      return state % n;
+    };
+    let accepted = 0;
+    for (let round = 0; round < 20_000; round++) {
+      let text = canonical;
+      for (let edits = next(3); edits > 0; edits--) {
+        const at = next(text.length + 1);
+        text = next(2) === 0 ? text.slice(0, at) + (pieces[next(pieces.length)] ?? '') + text.slice(at) : text.slice(0, at) + text.slice(at + 1);
+      }
+      const quick = kubeletEncodedRequest(bytes(text));
+      if (quick === undefined) continue;
+      accepted++;
+      // A string goes through the full reader only.
+      expect(decodeRequest(text)).toEqual(quick);
+    }
+    expect(accepted).toBeGreaterThan(1_000);
   });
 });

@@ -1,4 +1,3 @@
-import { Buffer } from 'node:buffer';
 import type { Memo } from '../../cache/memo.ts';
 import type { Settings } from '../../config/settings.ts';
 import { ProviderError, withCode } from '../../errors.ts';

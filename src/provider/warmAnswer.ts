@@ -1,0 +1,157 @@
+import type { Memo, MemoEntry } from '../cache/memo.ts';
+import type { ApiVersion } from '../kubelet/apiVersion.ts';
+import { plainImage } from '../kubelet/image.ts';
+import { kubeletEncodedRequest } from '../kubelet/request.ts';
+import { encodeResponse } from '../kubelet/response.ts';
+import { dockerTokenEntry, dockerTokenIsFresh } from '../ocir/cacheEntries.ts';
+import type { Env } from '../runtime.ts';
+import { sha256Hex } from '../webCrypto.ts';
+import { tokenResponse } from './tokenResponse.ts';
+
+/**
+ * The warm answer: an exec whose every input is what an earlier exec saw is answered the way that
+ * exec was, from one cache entry, before settings, identity or the registry policy are loaded.
+ *
+ * An answer is kept (`rememberAnswer`) only when it holds for the whole registry (no token
+ * validation, no service-account token) and the exec printed nothing but it. It is served again
+ * (`answerWarm`) only to a request in the kubelet's own encoding for a plain image of the same
+ * registry and the same API version, from the same command line, the same environment (all of it)
+ * and the same boot, when every file the first exec read still reads the same, and while its docker
+ * token is fresh by the same rule as the full path's. Then the full path would read the same
+ * settings, pick the same signer, accept the same registry and serve the same cached token: the
+ * warm answer skips the work, not the decisions. Anything else, or anything odd, and the full path
+ * runs as if the warm answer did not exist; it has no errors and no output of its own.
+ */
+
+/** Besides the request, what decided an answer: the command line, the whole environment, this boot. */
+export interface ExecInputs {
+  readonly argv: readonly string[];
+  readonly env: Env;
+  readonly bootId: string | undefined;
+}
+
+/** One file an exec read, by what came back: its text's digest, or why it could not be read. */
+export type FileRead = { readonly path: string; readonly sha256: string } | { readonly path: string; readonly code: string };
+
+/**
+ * What is kept of an answer: who signed it (the docker token is read from its own cache entry, so
+ * a warm answer serves exactly the token the full path would, and none once that entry is gone or
+ * replaced), the username, and the files to read again first. No secret.
+ */
+export interface KeptAnswer {
+  readonly username: string;
+  readonly principalKey: string;
+  readonly files: readonly FileRead[];
+}
+
+export interface WarmWorld {
+  readonly inputs: () => Promise<ExecInputs>;
+  readonly nowMs: () => number;
+  /** Reads a file as the full path's `FileReader` does, synchronously; throws with the same `code`. */
+  readonly readText: (path: string) => string;
+  /** The cache, read-only: a warm answer never creates, tags or writes anything. */
+  readonly memo: Memo;
+}
+
+/** The response text for `requestBytes` when an earlier exec's answer may be served again; else undefined. */
+export async function answerWarm(requestBytes: Uint8Array, world: WarmWorld): Promise<string | undefined> {
+  const request = kubeletEncodedRequest(requestBytes);
+  const image = request === undefined ? undefined : plainImage(request.image);
+  if (request === undefined || image === undefined) return undefined;
+  const kept = await world.memo.read(keptAnswerEntry(await inputsDigest(await world.inputs()), image.registry, request.apiVersion));
+  const token = kept === undefined ? undefined : await world.memo.read(dockerTokenEntry(image.registry, kept.principalKey));
+  const nowMs = world.nowMs();
+  if (kept === undefined || token === undefined || !dockerTokenIsFresh(token, nowMs)) return undefined;
+  for (const file of kept.files) {
+    if (!(await sameRead(file, readAgain(file.path, world.readText)))) return undefined;
+  }
+  return encodeResponse(
+    tokenResponse({ apiVersion: request.apiVersion, registry: image.registry, username: kept.username, token, verdict: 'unchecked', nowMs }),
+  );
+}
+
+/** Keeps an answer for `answerWarm`; the caller has checked that it holds for the whole registry and nothing was logged. */
+export async function rememberAnswer(memo: Memo, inputs: ExecInputs, apiVersion: ApiVersion, registry: string, answer: KeptAnswer): Promise<void> {
+  // A relative path depends on the working directory, which is not among the inputs.
+  if (answer.files.some((file) => !file.path.startsWith('/'))) return;
+  const entry = keptAnswerEntry(await inputsDigest(inputs), registry, apiVersion);
+  // Every process of a burst gets here; only the first of each token writes.
+  const known = await memo.read(entry);
+  if (known !== undefined && known.username === answer.username && known.principalKey === answer.principalKey && sameFiles(known.files, answer.files)) return;
+  await memo.write(entry, answer);
+}
+
+/**
+ * Wraps a file reader to note what each read gave, for `rememberAnswer`. The digest is of the
+ * text, so the notes hold no content.
+ */
+export function notingReads(readText: (path: string) => Promise<string>): { readonly readText: (path: string) => Promise<string>; readonly reads: () => Promise<FileRead[]> } {
+  const outcomes: Promise<FileRead>[] = [];
+  return {
+    readText: (path) => {
+      const read = readText(path);
+      outcomes.push(read.then(async (text) => ({ path, sha256: await sha256Hex(text) }), (error: unknown) => ({ path, code: codeOf(error) })));
+      return read;
+    },
+    reads: () => Promise.all(outcomes),
+  };
+}
+
+function readAgain(path: string, readText: (path: string) => string): { readonly text: string } | { readonly code: string } {
+  try {
+    return { text: readText(path) };
+  } catch (error) {
+    return { code: codeOf(error) };
+  }
+}
+
+async function sameRead(kept: FileRead, now: { readonly text: string } | { readonly code: string }): Promise<boolean> {
+  if ('code' in kept) return 'code' in now && now.code === kept.code;
+  return 'text' in now && (await sha256Hex(now.text)) === kept.sha256;
+}
+
+function sameFiles(a: readonly FileRead[], b: readonly FileRead[]): boolean {
+  return a.length === b.length && a.every((read, i) => JSON.stringify(read) === JSON.stringify(b[i]));
+}
+
+/** The `code` a `FileReader` rejects with (an errno code or a refusal), or a fixed word. */
+function codeOf(error: unknown): string {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : 'unreadable';
+}
+
+/**
+ * Bound to everything that decided the answer: the inputs' digest (never the inputs: the
+ * environment may hold a passphrase), the registry and the API version the kubelet asked with.
+ */
+export function keptAnswerEntry(inputsDigest: string, registry: string, apiVersion: ApiVersion): MemoEntry<KeptAnswer> {
+  return {
+    key: ['answer', inputsDigest, registry, apiVersion],
+    codec: {
+      encode: (answer) => ({ username: answer.username, principalKey: answer.principalKey, files: answer.files }),
+      decode: (json) => {
+        const e = json as Partial<KeptAnswer> | undefined;
+        if (typeof e?.username !== 'string' || e.username === '' || typeof e.principalKey !== 'string' || e.principalKey === '' || !Array.isArray(e.files)) return undefined;
+        const files = (e.files as unknown[]).map(fileReadOf);
+        return files.every((f) => f !== undefined) ? { username: e.username, principalKey: e.principalKey, files } : undefined;
+      },
+    },
+  };
+}
+
+function fileReadOf(json: unknown): FileRead | undefined {
+  const e = json as { path?: unknown; sha256?: unknown; code?: unknown } | undefined;
+  if (typeof e?.path !== 'string' || !e.path.startsWith('/')) return undefined;
+  if (typeof e.sha256 === 'string' && /^[0-9a-f]{64}$/.test(e.sha256) && e.code === undefined) return { path: e.path, sha256: e.sha256 };
+  if (typeof e.code === 'string' && e.code !== '' && e.sha256 === undefined) return { path: e.path, code: e.code };
+  return undefined;
+}
+
+/** One digest of the inputs, the same whoever computes it: the full path when it keeps an answer, the warm one when it looks. */
+export async function inputsDigest(inputs: ExecInputs): Promise<string> {
+  const env = Object.keys(inputs.env)
+    .filter((name) => inputs.env[name] !== undefined)
+    .sort()
+    .map((name) => [name, inputs.env[name]]);
+  return sha256Hex(JSON.stringify([inputs.argv, env, inputs.bootId ?? null]));
+}
