@@ -97,7 +97,10 @@ export async function runCli(io: CliIo): Promise<number> {
     if (args.command.kind === 'plugin' && io.argv.length === 0 && answer.registryWide !== undefined && !logged) {
       const { registry, username, principalKey } = answer.registryWide;
       const inputs = { argv: io.argv, env: io.env, bootId: await io.bootId() };
-      await rememberAnswer(context.memo, inputs, request.apiVersion, registry, { username, principalKey, files: await reads.reads() });
+      // The answer is out: keeping it is a convenience that must not turn this exec into a failure.
+      await rememberAnswer(context.memo, inputs, request.apiVersion, registry, { username, principalKey, files: await reads.reads() }).catch((error: unknown) =>
+        log.debug('could not keep the answer for warm execs', { reason: error instanceof Error ? error.message : String(error) }),
+      );
     }
     return EXIT_OK;
   } catch (error) {
