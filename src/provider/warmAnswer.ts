@@ -63,7 +63,7 @@ export async function answerWarm(requestBytes: Uint8Array, world: WarmWorld): Pr
   const nowMs = world.nowMs();
   if (kept === undefined || token === undefined || !dockerTokenIsFresh(token, nowMs)) return undefined;
   for (const file of kept.files) {
-    if (!(await sameRead(file, readAgain(file.path, world.readText)))) return undefined;
+    if (!sameNote(file, await noteOf(file.path, readAgain(file.path, world.readText)))) return undefined;
   }
   return encodeResponse(
     tokenResponse({ apiVersion: request.apiVersion, registry: image.registry, username: kept.username, token, verdict: 'unchecked', nowMs }),
@@ -86,18 +86,22 @@ export async function rememberAnswer(memo: Memo, inputs: ExecInputs, apiVersion:
  * text, so the notes hold no content.
  */
 export function notingReads(readText: (path: string) => Promise<string>): { readonly readText: (path: string) => Promise<string>; readonly reads: () => Promise<FileRead[]> } {
-  const outcomes: Promise<FileRead>[] = [];
+  // Digests are taken only when asked for: most execs never keep an answer.
+  const outcomes: Promise<{ readonly path: string; readonly outcome: ReadOutcome }>[] = [];
   return {
     readText: (path) => {
       const read = readText(path);
-      outcomes.push(read.then(async (text) => ({ path, sha256: await sha256Hex(text) }), (error: unknown) => ({ path, code: codeOf(error) })));
+      outcomes.push(read.then((text) => ({ path, outcome: { text } }), (error: unknown) => ({ path, outcome: { code: codeOf(error) } })));
       return read;
     },
-    reads: () => Promise.all(outcomes),
+    reads: async () => Promise.all((await Promise.all(outcomes)).map(({ path, outcome }) => noteOf(path, outcome))),
   };
 }
 
-function readAgain(path: string, readText: (path: string) => string): { readonly text: string } | { readonly code: string } {
+/** What one read gave: the text, or the `code` it failed with. */
+type ReadOutcome = { readonly text: string } | { readonly code: string };
+
+function readAgain(path: string, readText: (path: string) => string): ReadOutcome {
   try {
     return { text: readText(path) };
   } catch (error) {
@@ -105,13 +109,17 @@ function readAgain(path: string, readText: (path: string) => string): { readonly
   }
 }
 
-async function sameRead(kept: FileRead, now: { readonly text: string } | { readonly code: string }): Promise<boolean> {
-  if ('code' in kept) return 'code' in now && now.code === kept.code;
-  return 'text' in now && (await sha256Hex(now.text)) === kept.sha256;
+/** A read as it is kept: the digest of its text, or its `code`. */
+async function noteOf(path: string, outcome: ReadOutcome): Promise<FileRead> {
+  return 'text' in outcome ? { path, sha256: await sha256Hex(outcome.text) } : { path, code: outcome.code };
+}
+
+function sameNote(a: FileRead, b: FileRead): boolean {
+  return a.path === b.path && ('code' in a ? 'code' in b && a.code === b.code : 'sha256' in b && a.sha256 === b.sha256);
 }
 
 function sameFiles(a: readonly FileRead[], b: readonly FileRead[]): boolean {
-  return a.length === b.length && a.every((read, i) => JSON.stringify(read) === JSON.stringify(b[i]));
+  return a.length === b.length && a.every((read, i) => sameNote(read, b[i] as FileRead));
 }
 
 /** The `code` a `FileReader` rejects with (an errno code or a refusal), or a fixed word. */
