@@ -208,6 +208,7 @@ function validate(raw: RawSettings, name: (key: SettingKey) => string): Settings
     return 'problem' in rule ? rule.problem : undefined;
   });
   const cacheIgnored = raw.credentialCacheDir !== undefined && raw.credentialCacheDir !== null && cacheDir === undefined;
+  const cacheDirRule = credentialCacheDirOf(cacheDir);
 
   const workloadIdentityEndpoint = readHttpsOrigin(str('workloadIdentityEndpoint'), (problem) => fail('workloadIdentityEndpoint', problem));
   const workloadIdentityCaFile = str('workloadIdentityCaFile');
@@ -231,7 +232,7 @@ function validate(raw: RawSettings, name: (key: SettingKey) => string): Settings
     execTimeoutMs,
     logLevel: logLevel as LogLevel,
     logFile: logFile === '' ? undefined : logFile,
-    credentialCacheDir: cacheDir === 'none' || cacheIgnored ? undefined : (cacheDir ?? DEFAULT_SETTINGS.credentialCacheDir),
+    credentialCacheDir: cacheIgnored || !('dir' in cacheDirRule) ? undefined : cacheDirRule.dir,
     workloadIdentityEndpoint,
     workloadIdentityCaFile: workloadIdentityCaFile === '' ? undefined : workloadIdentityCaFile,
     serviceAccountFallback: fallback as ServiceAccountFallback,

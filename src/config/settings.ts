@@ -99,23 +99,24 @@ export const SETTING_NAMES = {
 export type SettingKey = keyof typeof SETTING_NAMES;
 
 /**
- * The rule for `credentialCacheDir`, in one place: `none` turns the cache off (`dir` undefined), an
- * absolute path is used, anything else is a `problem` (the cache is then not used at all: writing
- * tokens somewhere the operator did not name is worse than no cache). Takes the trimmed value.
+ * The rule for `credentialCacheDir`, in one place. Takes the trimmed value, undefined when unset
+ * (the default). `none` turns the cache off (`dir` undefined), an absolute path is used, anything
+ * else is a `problem`: the cache is then not used at all, since writing tokens somewhere the operator
+ * did not name is worse than no cache.
  */
-export function credentialCacheDirOf(value: string): { readonly dir: string | undefined } | { readonly problem: string } {
+export function credentialCacheDirOf(value: string | undefined): { readonly dir: string | undefined } | { readonly problem: string } {
+  if (value === undefined) return { dir: DEFAULT_SETTINGS.credentialCacheDir };
   if (value === 'none') return { dir: undefined };
   return value.startsWith('/') ? { dir: value } : { problem: 'must be an absolute path, or none to turn the cache off' };
 }
 
 /**
- * The cache directory the environment names, by the same rule as `settingsFromEnv` (unset or blank
- * means the default), for the warm answer, which looks there before any setting is read. Undefined
- * when there is no cache to look in.
+ * The cache directory the environment names, as `settingsFromEnv` reads it (a blank variable is
+ * unset), for the warm answer, which looks there before any setting is read. Undefined when there is
+ * no cache to look in.
  */
 export function credentialCacheDirFromEnv(env: Readonly<Record<string, string | undefined>>): string | undefined {
   const value = env[SETTING_NAMES.credentialCacheDir]?.trim();
-  if (value === undefined || value === '') return DEFAULT_SETTINGS.credentialCacheDir;
-  const rule = credentialCacheDirOf(value);
+  const rule = credentialCacheDirOf(value === '' ? undefined : value);
   return 'dir' in rule ? rule.dir : undefined;
 }

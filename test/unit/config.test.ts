@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test';
 import { loadSettings, settingsFromEnv, settingsFromYaml } from '../../src/config/load.ts';
-import { DEFAULT_SETTINGS } from '../../src/config/settings.ts';
+import { credentialCacheDirFromEnv, DEFAULT_SETTINGS } from '../../src/config/settings.ts';
 import { ProviderError } from '../../src/errors.ts';
 
 async function configError(fn: () => unknown): Promise<ProviderError> {
@@ -222,4 +222,13 @@ test('a missing -config file names the path', async () => {
   if (error === undefined) throw new Error('expected an error');
   expect(error.code).toBe('ERR_CONFIG_INVALID');
   expect(error.message).toContain('/nope.yaml (ENOENT)');
+});
+
+describe('credentialCacheDirFromEnv: where the warm answer looks is where the settings say the cache is', () => {
+  for (const value of [undefined, '', '  ', 'none', ' none ', '/var/cache/cpo', ' /var/cache/cpo ', 'relative/dir', '~/cache']) {
+    test(JSON.stringify(value ?? null), () => {
+      const env = value === undefined ? {} : { CREDENTIAL_CACHE_DIR: value };
+      expect(credentialCacheDirFromEnv(env)).toBe(settingsFromEnv(env).credentialCacheDir);
+    });
+  }
 });
