@@ -22,15 +22,17 @@ export type WarmOutcome = { readonly answered: true } | { readonly answered: fal
  */
 const STDIN_WAIT_MS = 250;
 
+/** `main.ts` calls this for the kubelet's exec only: no arguments. */
 export async function tryWarmAnswer(argv: readonly string[]): Promise<WarmOutcome> {
-  if (argv.length !== 0 || stdinIsTerminal()) return { answered: false, stdin: undefined };
+  if (stdinIsTerminal()) return { answered: false, stdin: undefined };
   const stdin = readStdin(MAX_REQUEST_BYTES);
   // Its failure (too large, unreadable) is the full run's to report.
   stdin.catch(() => undefined);
   try {
     const request = await within(stdin, STDIN_WAIT_MS);
     if (request === undefined) return { answered: false, stdin };
-    const env = { ...process.env };
+    // Read in place: nothing changes the environment before the full run takes its copy.
+    const env = process.env;
     const dir = credentialCacheDirFromEnv(env);
     const text = await answerWarm(request, {
       inputs: async () => ({ argv, env, bootId: await readBootId() }),

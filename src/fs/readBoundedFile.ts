@@ -133,14 +133,15 @@ export class FileRefusedError extends Error {
 
 /** The file's text (UTF-8), or a rejection with a `FileRefusedError` whose `code` says why. Follows symlinks. */
 export async function readBoundedText(path: string, maxBytes: number): Promise<string> {
-  const read = await readBoundedFile(path, { maxBytes, followSymlinks: true });
-  if (!read.ok) throw new FileRefusedError(path, read.code);
-  return new TextDecoder().decode(read.bytes);
+  return textOf(path, await readBoundedFile(path, { maxBytes, followSymlinks: true }));
 }
 
 /** `readBoundedText`, synchronously: for the warm answer, which checks the inputs an earlier exec read before anything else runs. */
 export function readBoundedTextSync(path: string, maxBytes: number): string {
-  const read = readBoundedFileSync(path, { maxBytes, followSymlinks: true });
+  return textOf(path, readBoundedFileSync(path, { maxBytes, followSymlinks: true }));
+}
+
+function textOf(path: string, read: BoundedRead): string {
   if (!read.ok) throw new FileRefusedError(path, read.code);
   return new TextDecoder().decode(read.bytes);
 }
