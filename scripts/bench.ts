@@ -7,7 +7,9 @@
  * Then the floor, measured in the same run: a hello world (one `fs.writeSync(1, …)`) compiled by the
  * same pinned Bun with the same flags, timed interleaved with a warm exec and `--version` so machine
  * noise hits all three alike, and the ratios the project aims at (warm exec ≤ 1.5x hello, `--version`
- * ≤ 1.25x hello, the slowest exec of a cold burst of 64 ≤ 2.5x its CPU floor, 64 × warm exec / cores).
+ * ≤ 1.25x hello, the slowest exec of a cold burst of 64 ≤ 2.5x its CPU floor, 64 × warm exec / cores;
+ * the median of five bursts). A warm exec is the warm answer (src/provider/warmAnswer.ts); a row with
+ * a new environment each round times the full path beside it.
  * With valgrind installed, also instructions per exec (callgrind, main thread, repeatable where
  * times are not). Oracle's Go plugin is not built here (its module cannot be fetched offline): its
  * figures in the README are quoted, not measured.
@@ -169,6 +171,7 @@ function instructions(argv: string[], env: Record<string, string>, stdin: Uint8A
 const FLOOR_ROUNDS = 40;
 const CALLGRIND_RUNS = 3;
 const BURST = 64;
+const BURST_ROUNDS = 5;
 
 const emulator = await startEmulator();
 const rows: string[] = [];
@@ -194,7 +197,18 @@ try {
     }
     rmSync(join(cacheDir, '..'), { recursive: true, force: true });
   }
-  const burstMaxMs = Number(/^\| 64 \| cold \| [^|]+ \| [^|]+ \| [^|]+ \| ([0-9.]+) \|/m.exec(rows.join('\n'))?.[1] ?? NaN);
+  // One cold burst's slowest exec swings by a third from run to run on a shared machine (who gets
+  // the CPU while the federating process generates its key): the ratio takes the median of several.
+  const burstMaxes: number[] = [];
+  for (let r = 0; r < BURST_ROUNDS; r++) {
+    const cacheDir = join(mkdtempSync(join(tmpdir(), 'cpo-bench-')), 'cache');
+    const { execs } = await round(emulator, cacheDir, BURST);
+    if (execs.some((e) => !e.valid)) throw new Error(`a cold burst of ${BURST} had an invalid answer`);
+    burstMaxes.push(Math.max(...execs.map((e) => e.ms)));
+    rmSync(join(cacheDir, '..'), { recursive: true, force: true });
+  }
+  burstMaxes.sort((a, b) => a - b);
+  const burstMaxMs = burstMaxes[Math.floor(burstMaxes.length / 2)] as number;
   console.log(`Executable: ${BIN}`);
   console.log('| N concurrent | cache | valid | p50 ms | p95 ms | max ms | upstream calls per round |');
   console.log('|---|---|---|---|---|---|---|');
@@ -243,7 +257,7 @@ try {
     console.log(`| warm exec, p50 | ${warmMs.toFixed(1)} ms | compiled hello ${helloMs.toFixed(1)} ms | ${ratio(warmMs, helloMs)} | ≤ 1.5x |`);
     console.log(`| warm exec through the full path (environment changed since the answer was kept), p50 | ${fullMs.toFixed(1)} ms | compiled hello ${helloMs.toFixed(1)} ms | ${ratio(fullMs, helloMs)} | |`);
     console.log(`| \`--version\`, p50 | ${versionMs.toFixed(1)} ms | compiled hello ${helloMs.toFixed(1)} ms | ${ratio(versionMs, helloMs)} | ≤ 1.25x |`);
-    console.log(`| cold burst of ${BURST}, slowest exec | ${burstMaxMs.toFixed(0)} ms | ${BURST} × warm exec / ${cores} cores = ${burstFloorMs.toFixed(0)} ms | ${ratio(burstMaxMs, burstFloorMs)} | ≤ 2.5x |`);
+    console.log(`| cold burst of ${BURST}, slowest exec (median of ${BURST_ROUNDS} bursts: ${burstMaxes.map((ms) => ms.toFixed(0)).join(', ')} ms) | ${burstMaxMs.toFixed(0)} ms | ${BURST} × warm exec / ${cores} cores = ${burstFloorMs.toFixed(0)} ms | ${ratio(burstMaxMs, burstFloorMs)} | ≤ 2.5x |`);
     console.log(`| peak RSS, warm exec | ${mib(rss.warm)} | hello ${mib(rss.hello)} | ${rss.warm !== undefined && rss.hello !== undefined ? ratio(rss.warm, rss.hello) : 'n/a'} | no worse |`);
     console.log(`| instructions, warm exec | ${mega(ir.warm)} | hello ${mega(ir.hello)} | ${ir.warm && ir.hello ? ratio(ir.warm.main, ir.hello.main) : 'n/a'} | lower |`);
     console.log(`| instructions, \`--version\` | ${mega(ir.version)} | hello ${mega(ir.hello)} | ${ir.version && ir.hello ? ratio(ir.version.main, ir.hello.main) : 'n/a'} | lower |`);
