@@ -46,16 +46,12 @@ export async function readBoundedFile(path: string, options: BoundedReadOptions)
     const wrong = refusal(stat, options.maxBytes);
     if (wrong !== undefined) return wrong;
     // Sized by the fstat, plus one byte, so a file that grows after the fstat is noticed and still capped.
-    let buffer = Buffer.alloc(Math.min(stat.size, options.maxBytes) + 1);
-    let length = 0;
+    const into = boundedBuffer(stat, options.maxBytes);
     for (;;) {
-      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
-      if (bytesRead === 0) break;
-      length += bytesRead;
-      if (length > options.maxBytes) return refused(`larger than ${options.maxBytes} bytes`);
-      if (length === buffer.length) buffer = grown(buffer, options.maxBytes);
+      const { bytesRead } = await handle.read(into.buffer, into.length, into.buffer.length - into.length, into.length);
+      const done = into.took(bytesRead);
+      if (done !== undefined) return done;
     }
-    return { ok: true, bytes: buffer.subarray(0, length), stat };
   } catch (error) {
     return failed(error, options);
   } finally {
@@ -77,16 +73,11 @@ export function readBoundedFileSync(path: string, options: BoundedReadOptions): 
     const stat = fstatSync(fd);
     const wrong = refusal(stat, options.maxBytes);
     if (wrong !== undefined) return wrong;
-    let buffer = Buffer.alloc(Math.min(stat.size, options.maxBytes) + 1);
-    let length = 0;
+    const into = boundedBuffer(stat, options.maxBytes);
     for (;;) {
-      const bytesRead = readSync(fd, buffer, length, buffer.length - length, null);
-      if (bytesRead === 0) break;
-      length += bytesRead;
-      if (length > options.maxBytes) return refused(`larger than ${options.maxBytes} bytes`);
-      if (length === buffer.length) buffer = grown(buffer, options.maxBytes);
+      const done = into.took(readSync(fd, into.buffer, into.length, into.buffer.length - into.length, null));
+      if (done !== undefined) return done;
     }
-    return { ok: true, bytes: buffer.subarray(0, length), stat };
   } catch (error) {
     return failed(error, options);
   } finally {
@@ -100,11 +91,34 @@ export function readBoundedFileSync(path: string, options: BoundedReadOptions): 
   }
 }
 
-/** Room for more of a file that grew after its fstat, never past the cap plus the one byte that proves it is over. */
-function grown(buffer: Buffer<ArrayBuffer>, maxBytes: number): Buffer<ArrayBuffer> {
-  const bigger = Buffer.alloc(Math.min(buffer.length * 2, maxBytes + 1));
-  buffer.copy(bigger);
-  return bigger;
+/**
+ * The buffer both reads fill, and what each read's count means, so the two differ only in how they
+ * read: sized from the fstat plus the one byte that proves a file over the cap, grown for a file
+ * that grew after its fstat, never past that.
+ */
+function boundedBuffer(stat: Stats, maxBytes: number): { readonly buffer: Buffer; readonly length: number; took(count: number): BoundedRead | undefined } {
+  let buffer = Buffer.alloc(Math.min(stat.size, maxBytes) + 1);
+  let length = 0;
+  return {
+    get buffer() {
+      return buffer;
+    },
+    get length() {
+      return length;
+    },
+    /** After a read of `count` bytes: the result (end of file, or over the cap), or undefined to read on. */
+    took(count) {
+      if (count === 0) return { ok: true, bytes: buffer.subarray(0, length), stat };
+      length += count;
+      if (length > maxBytes) return refused(`larger than ${maxBytes} bytes`);
+      if (length === buffer.length) {
+        const bigger = Buffer.alloc(Math.min(buffer.length * 2, maxBytes + 1));
+        buffer.copy(bigger);
+        buffer = bigger;
+      }
+      return undefined;
+    },
+  };
 }
 
 /** Why an opened file is refused (a directory, not regular, over the cap), or undefined. */

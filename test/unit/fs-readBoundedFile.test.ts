@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileRefusedError, readBoundedFile, readBoundedText } from '../../src/fs/readBoundedFile.ts';
+import { FileRefusedError, readBoundedFile, readBoundedFileSync, readBoundedText } from '../../src/fs/readBoundedFile.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'cpo-bounded-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -48,5 +48,18 @@ describe('readBoundedText', () => {
     );
     expect(error).toBeInstanceOf(FileRefusedError);
     expect((error as FileRefusedError).code).toBe('not a regular file: a character device');
+  });
+});
+
+describe('a file larger than its fstat said (a /proc file reports size 0)', () => {
+  test('both reads grow the buffer to take all of it, and refuse it past the cap', async () => {
+    for (const read of [readBoundedFileSync('/proc/self/status', { maxBytes: 64 * 1024, followSymlinks: true }), await readBoundedFile('/proc/self/status', { maxBytes: 64 * 1024, followSymlinks: true })]) {
+      if (!read.ok) throw new Error(read.code);
+      expect(read.stat.size).toBe(0);
+      expect(read.bytes.toString('utf8')).toMatch(/^Name:[\s\S]*\nPid:[\s\S]*\n$/);
+    }
+    for (const read of [readBoundedFileSync('/proc/self/status', { maxBytes: 16, followSymlinks: true }), await readBoundedFile('/proc/self/status', { maxBytes: 16, followSymlinks: true })]) {
+      expect(read).toEqual({ ok: false, missing: false, code: 'larger than 16 bytes' });
+    }
   });
 });
