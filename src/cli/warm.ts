@@ -21,6 +21,7 @@ export type WarmOutcome = { readonly answered: true } | { readonly answered: fal
  * that never closes, is the full run's to handle (it reads on under the exec's deadline).
  */
 const STDIN_WAIT_MS = 250;
+const NOT_YET = Symbol('not yet');
 
 /** `main.ts` calls this for the kubelet's exec only: no arguments. */
 export async function tryWarmAnswer(argv: readonly string[]): Promise<WarmOutcome> {
@@ -53,6 +54,9 @@ export async function tryWarmAnswer(argv: readonly string[]): Promise<WarmOutcom
 
 /** The value of `promise` if it settles within `ms`, else undefined (the promise goes on). */
 async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  // Settled already (the kubelet's request was all there): no timer to set and clear.
+  const now = await Promise.race([promise, Promise.resolve(NOT_YET)]);
+  if (now !== NOT_YET) return now;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<undefined>((resolve) => {
     timer = setTimeout(() => resolve(undefined), ms);

@@ -121,7 +121,8 @@ export function kubeletEncodedRequest(bytes: Uint8Array): CredentialProviderRequ
     const byte = bytes[i] as number;
     if (byte < 0x20 || byte > 0x7e || byte === BACKSLASH) return undefined;
   }
-  const text = String.fromCharCode(...bytes.subarray(0, end));
+  // Printable ASCII is the same text in any decoding; `String.fromCharCode(...bytes)` costs a cold exec 0.8 M instructions (the spread), TextDecoder next to nothing.
+  const text = new TextDecoder().decode(bytes.subarray(0, end));
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -134,7 +135,7 @@ export function kubeletEncodedRequest(bytes: Uint8Array): CredentialProviderRequ
 }
 const NEWLINE = 0x0a;
 const BACKSLASH = 0x5c;
-/** A real request is a few hundred bytes; longer ones take the general reader (and spread arguments stay small). */
+/** A real request is a few hundred bytes; longer ones take the general reader. */
 const ENCODED_MAX_BYTES = 4096;
 
 function fail(message: string): never {
