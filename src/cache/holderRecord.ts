@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { errnoCode } from '../errno.ts';
 import { readBootId } from '../machine.ts';
 
@@ -39,8 +39,8 @@ let identity: Promise<Omit<HolderRecord, 'token'>> | undefined;
 
 function ownIdentity(): Promise<Omit<HolderRecord, 'token'>> {
   identity ??= (async () => {
-    const [stat, boot] = await Promise.all([readProcStat(process.pid), readBootId()]);
-    return { pid: process.pid, start: stat?.start, boot };
+    const boot = await readBootId();
+    return { pid: process.pid, start: readProcStat(process.pid)?.start, boot };
   })();
   return identity;
 }
@@ -92,7 +92,7 @@ export async function holderState(record: HolderRecord, heldHere: (token: string
     // EPERM: the pid exists but belongs to another uid, so it is alive.
     if (errnoCode(error) === 'ESRCH') return { alive: false, why: `process ${record.pid} is gone` };
   }
-  const stat = await readProcStat(record.pid);
+  const stat = readProcStat(record.pid);
   if (stat === undefined) return { alive: true };
   // A SIGKILLed holder whose parent has not reaped it yet still answers kill(pid, 0).
   if (stat.state === 'Z' || stat.state === 'X') return { alive: false, why: `process ${record.pid} has exited` };
@@ -103,10 +103,11 @@ export async function holderState(record: HolderRecord, heldHere: (token: string
 }
 
 /** State and start time of `pid` from `/proc/<pid>/stat`, or undefined without /proc or for a gone pid. */
-async function readProcStat(pid: number): Promise<ProcStat | undefined> {
+function readProcStat(pid: number): ProcStat | undefined {
   let text: string;
   try {
-    text = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // Synchronously: /proc answers at once, and this is the only file a waiter reads besides the lock's.
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
   } catch {
     return undefined;
   }

@@ -1,10 +1,10 @@
-import { constants } from 'node:fs';
+import { closeSync, constants, lstatSync, openSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Logger } from '../log.ts';
 import { errnoCode } from '../errno.ts';
-import { fsp, type FileHandle } from '../fs/promises.ts';
+import { fsp } from '../fs/promises.ts';
 import { encodeRecord, holderState, MAX_RECORD_BYTES, ownRecord, parseRecord } from './holderRecord.ts';
-import { readBoundedFile } from '../fs/readBoundedFile.ts';
+import { readBoundedFileSync } from '../fs/readBoundedFile.ts';
 import { randomHex } from '../webCrypto.ts';
 
 /*
@@ -147,22 +147,38 @@ async function clearDeadBreaker(lock: LockPaths, nowMs: number, log: Logger): Pr
 async function claim(path: string, held: Set<string>): Promise<string | undefined> {
   const token = randomHex(16);
   // Encoded before the create, so the file is empty (and looks unwritten to others) for one write only.
-  const record = encodeRecord(await ownRecord(token));
-  let handle: FileHandle;
+  const record = Buffer.from(encodeRecord(await ownRecord(token)), 'utf8');
+  // Synchronous, like every read of the cache directory (see `readBoundedFileSync`): a record of
+  // under 200 bytes, not synced, on the local disk the cache lives on. An asynchronous call would
+  // start the thread pool for it, the largest part of what a process that follows a leader pays.
+  let fd: number;
   try {
-    handle = await fsp().open(path, CREATE_FLAGS, FILE_MODE);
+    fd = openSync(path, CREATE_FLAGS, FILE_MODE);
   } catch (error) {
     if (errnoCode(error) === 'EEXIST') return undefined;
     throw error;
   }
+  let open = true;
   try {
-    await handle.writeFile(record);
+    for (let offset = 0; offset < record.length; ) offset += writeSync(fd, record, offset);
+    // Never closed twice: after a failed close(2) the descriptor is gone, and its number may be another's.
+    open = false;
+    closeSync(fd);
   } catch (error) {
-    await handle.close().catch(() => undefined);
-    await fsp().unlink(path).catch(() => undefined);
+    if (open) {
+      try {
+        closeSync(fd);
+      } catch {
+        // the file is removed below either way
+      }
+    }
+    try {
+      unlinkSync(path);
+    } catch {
+      // ours, and without a whole record: judged by its age once the grace period is over
+    }
     throw error;
   }
-  await handle.close();
   held.add(token);
   return token;
 }
@@ -170,7 +186,7 @@ async function claim(path: string, held: Set<string>): Promise<string | undefine
 /** Deletes `path` if it still carries `token`, then forgets the token; true if it deleted it. */
 async function unclaim(path: string, token: string, held: Set<string>): Promise<boolean> {
   try {
-    const file = await readBoundedFile(path, { maxBytes: MAX_RECORD_BYTES, followSymlinks: false });
+    const file = readBoundedFileSync(path, { maxBytes: MAX_RECORD_BYTES, followSymlinks: false });
     if (!file.ok || parseRecord(file.bytes)?.token !== token) return false;
     await fsp().unlink(path);
     return true;
@@ -182,7 +198,7 @@ async function unclaim(path: string, token: string, held: Set<string>): Promise<
 
 /** Reads a file that names its holder and judges the holder; `held` knows this process's own tokens. */
 async function judge(path: string, nowMs: number, held: ReadonlySet<string>, graceMs: number): Promise<Inspection> {
-  const snapshot = await takeSnapshot(path);
+  const snapshot = takeSnapshot(path);
   if (snapshot === undefined) return { kind: 'gone' };
   const record = parseRecord(snapshot.bytes);
   if (record === undefined) {
@@ -200,7 +216,7 @@ async function judge(path: string, nowMs: number, held: ReadonlySet<string>, gra
  * may delete it in between: under the break mutex for the lock (see the protocol above).
  */
 async function removeIfSame(path: string, snapshot: Snapshot): Promise<boolean> {
-  const current = await takeSnapshot(path);
+  const current = takeSnapshot(path);
   if (current === undefined || !sameFile(current, snapshot)) return false;
   try {
     await fsp().unlink(path);
@@ -212,11 +228,12 @@ async function removeIfSame(path: string, snapshot: Snapshot): Promise<boolean> 
 }
 
 /** The file's identity and content, or undefined when it does not exist. */
-async function takeSnapshot(path: string): Promise<Snapshot | undefined> {
-  const file = await readBoundedFile(path, { maxBytes: MAX_RECORD_BYTES, followSymlinks: false });
+function takeSnapshot(path: string): Snapshot | undefined {
+  // Read synchronously, as every read of the cache directory is (see `claim`).
+  const file = readBoundedFileSync(path, { maxBytes: MAX_RECORD_BYTES, followSymlinks: false });
   if (file.ok) return { ino: file.stat.ino, mtimeMs: file.stat.mtimeMs, bytes: file.bytes };
   if (file.missing) return undefined;
-  const stat = await fsp().lstat(path).catch(() => undefined);
+  const stat = lstatOrUndefined(path);
   if (stat === undefined) return undefined;
   // A directory, symlink or FIFO where the lock should be was not put there by a lock holder, and
   // nothing we may delete: the cache is unusable (the memo carries on without it).
@@ -233,6 +250,14 @@ async function takeSnapshot(path: string): Promise<Snapshot | undefined> {
  */
 function sameFile(a: Snapshot, b: Snapshot): boolean {
   return a.ino === b.ino && a.mtimeMs === b.mtimeMs && Buffer.from(a.bytes).equals(b.bytes);
+}
+
+function lstatOrUndefined(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
+  }
 }
 
 function fileKind(stat: { isDirectory(): boolean; isSymbolicLink(): boolean; isFIFO(): boolean }): string {
