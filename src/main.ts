@@ -11,15 +11,20 @@ import { parseArgs } from './cli/args.ts';
 import { HELP_TEXT } from './cli/help.ts';
 import { versionLine } from './cli/version.ts';
 
+// The exec's deadline counts from here: a warm exec that waits for another one spends part of it.
+const startedAtMs = Date.now();
 const argv = process.argv.slice(2);
 const answer = quickAnswer(argv);
 if (answer !== undefined && writeAll(answer)) process.exit(0);
 // The kubelet's exec, answered as an earlier one was when nothing that decided that answer changed.
-const warm = argv.length === 0 ? await (await import('./cli/warm.ts')).tryWarmAnswer(argv) : undefined;
+const warm = argv.length === 0 ? await (await import('./cli/warm.ts')).tryWarmAnswer(argv, startedAtMs) : undefined;
 if (warm?.answered === true) process.exit(0);
 const { runProcess } = await import('./cli/processMain.ts');
+const status = await runProcess(argv, { stdin: warm?.stdin, startedAtMs });
+// Only now, with the answer kept: the execs waiting for this one are woken to serve it.
+await warm?.lead?.release();
 // Exit explicitly: idle keep-alive sockets must not hold the kubelet's exec open. Stdout has drained.
-process.exit(await runProcess(argv, warm?.stdin));
+process.exit(status);
 
 /** The text of `--help` or `--version`; undefined for anything else, including arguments in error (the full run reports those). */
 function quickAnswer(args: readonly string[]): string | undefined {

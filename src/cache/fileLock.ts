@@ -1,5 +1,5 @@
 import { silentLogger, type Logger } from '../log.ts';
-import { watchDirectory } from './changeWaiter.ts';
+import { watchDirectory, type ChangeWaiter } from './changeWaiter.ts';
 import { breakStale, inspect, lockPaths, release, tryCreate, type LockPaths } from './lockFile.ts';
 import { assertCacheName } from './names.ts';
 
@@ -153,6 +153,63 @@ async function acquire<T>(lock: LockPaths, deadlineMs: number, now: () => number
     waiter.close();
   }
 }
+
+/** What `leadOrFollow` gives the one process that leads: the lock, held until its work is done. */
+export interface Lead {
+  /** Releases the lock and wakes the followers. Never rejects. */
+  release(): Promise<void>;
+}
+
+/**
+ * Single flight without a queue, for work that does not fit in a callback (the leader runs the
+ * rest of an exec under it). The first caller leads; every other one waits until the leader is
+ * done (it released the lock, or died), and is then told to look again for what the leader left,
+ * doing the work itself, alongside the other followers, if it finds nothing. Never one after the
+ * other, as `withFileLock` would have them: when the leader leaves nothing to share, a queue of
+ * followers would each pay for the whole work in turn.
+ *
+ * Resolves with the lead, or with undefined once the leader is done (also when `deadlineMs` comes
+ * first: then the caller goes on without it). A stale lock (dead leader) is broken and taken.
+ * Rejects with the fs error when the lock file cannot be created (missing or read-only `dir`).
+ */
+export async function leadOrFollow(dir: string, name: string, options: LockOptions): Promise<Lead | undefined> {
+  assertCacheName(name, 'lock');
+  const lock = lockPaths(dir, name);
+  const now = options.now ?? Date.now;
+  const log = options.log ?? silentLogger;
+  let waiter: ChangeWaiter | undefined;
+  try {
+    for (let attempt = 1; attempt <= MAX_LEAD_ATTEMPTS; attempt += 1) {
+      const token = await tryCreate(lock);
+      if (token !== undefined) return { release: () => release(lock, token, log) };
+      // Watched from before the first look, so a release between that look and the sleep still wakes us.
+      if (waiter === undefined) {
+        waiter = watchDirectory(lock.dir, (fileName) => fileName === lock.fileName);
+        log.debug('following the process that leads', { lock: lock.path });
+      }
+      for (;;) {
+        const seen = waiter.generation;
+        const found = await inspect(lock, now());
+        if (found.kind === 'gone') return undefined;
+        if (found.kind === 'stale') {
+          // The leader died with its work undone: take its place (or wait while another breaker does).
+          if (await breakStale(lock, found, now(), log)) break;
+        }
+        const remainingMs = options.deadlineMs - now();
+        if (remainingMs <= 0) return undefined;
+        // A release wakes us through the watcher at once; the pause bounds only how long a
+        // SIGKILLed leader, which sends no event, goes unnoticed. Each look costs a few reads, so not sooner.
+        await waiter.wait(seen, Math.min(jitter(MAX_RETRY_MS), remainingMs));
+      }
+    }
+    return undefined;
+  } finally {
+    waiter?.close();
+  }
+}
+
+/** Tries to lead after breaking a dead leader's lock; each break means a leader died, which must not loop. */
+const MAX_LEAD_ATTEMPTS = 3;
 
 /** Between half and all of `ms`, so waiters that started together do not check in lockstep. */
 function jitter(ms: number): number {

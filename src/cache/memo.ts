@@ -1,6 +1,8 @@
 import { errnoCode } from '../errno.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { sha256Hex } from '../webCrypto.ts';
+import type { Lead } from './fileLock.ts';
+export type { Lead };
 import { openCacheStore, type CacheStore } from './fileStore.ts';
 
 /**
@@ -41,6 +43,14 @@ export interface Memo {
    * in this one) while the others wait, and its value is stored. Rejects only with what `compute` rejects with.
    */
   get<T>(entry: MemoEntry<T>, usable: (value: T) => boolean, compute: () => Promise<T>): Promise<T>;
+  /**
+   * Single flight for work the caller does itself, outside any callback, and that ends in writing
+   * `entry` (or in nothing to share). One process gets the lead, and releases it when its work is
+   * over; every other one waits until then (or until the backend's wait ends), and gets undefined:
+   * read `entry` again, and do the work itself if it is still not there. When the cache is unusable
+   * the caller leads, alone, with nothing held (see `fileLock.ts`, `leadOrFollow`).
+   */
+  lead(entry: MemoEntry<unknown>): Promise<Lead | undefined>;
 }
 
 /** What a memo keeps values in and serialises refreshes with: a directory, or this process's memory. */
@@ -54,6 +64,8 @@ export interface MemoBackend {
    * time it wakes up) and then never takes the lock.
    */
   lock<T>(name: string, fn: () => Promise<T>, whileWaiting?: () => Promise<{ readonly value: T } | undefined>): Promise<T>;
+  /** See `Memo.lead`. */
+  lead(name: string): Promise<Lead | undefined>;
 }
 
 /** What is written to the backend: the key travels with the value. */
@@ -164,6 +176,11 @@ export function createMemo(init: MemoInit): Memo {
       if ('failed' in result) throw result.failed;
       return result.value;
     },
+    async lead(entry) {
+      const name = await nameOf(entry.key);
+      const at = await current();
+      return guarded(at, () => at.lead(name), UNHELD);
+    },
   };
 }
 
@@ -176,6 +193,9 @@ function reasonOf(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   return code !== undefined && !message.includes(code) ? `${code}: ${message}` : message;
 }
+
+/** The lead of a process that shares nothing with others: nothing to release. */
+const UNHELD: Lead = { release: () => Promise.resolve() };
 
 /** This process's memory: the memo of an exec without a usable directory, and of `doctor`. */
 export function memoryBackend(): MemoBackend {
@@ -197,6 +217,7 @@ export function memoryBackend(): MemoBackend {
       queues.set(name, run.catch(() => undefined));
       return run;
     },
+    lead: () => Promise.resolve(UNHELD),
   };
 }
 
@@ -205,8 +226,8 @@ export interface DiskBackendInit {
   readonly log: Logger;
   readonly now: () => number;
   /**
-   * Stop waiting for another process's refresh at this time (ms since epoch) and refresh without the
-   * lock: a holder stuck for most of the exec's budget must not take this exec down with it.
+   * Stop waiting for another process's refresh (or lead) at this time (ms since epoch) and do the
+   * work without the lock: a holder stuck for most of the exec's budget must not take this exec down with it.
    */
   readonly lockWaitUntilMs: number;
   /** Only read (see `CacheStoreOptions.readOnly`): a missing or untagged directory is a miss, never created. */
@@ -218,11 +239,16 @@ export async function diskBackend(init: DiskBackendInit): Promise<MemoBackend> {
   const opened = await openCacheStore(init.dir, { log: init.log, now: init.now, readOnly: init.readOnly });
   if (!opened.ok) throw new Error(opened.reason);
   const store: CacheStore = opened.store;
+  const lockOptions = { deadlineMs: init.lockWaitUntilMs, now: init.now, log: init.log };
   return {
     where: store.dir,
     read: (name) => store.read(name),
     write: (name, value) => store.write(name, value),
     // The lock's modules load on the first miss: an exec answered from the cache never locks.
-    lock: async (name, fn, whileWaiting) => (await import('./fileLock.ts')).withFileLock(store.dir, name, fn, { deadlineMs: init.lockWaitUntilMs, now: init.now, log: init.log }, whileWaiting),
+    lock: async (name, fn, whileWaiting) => (await import('./fileLock.ts')).withFileLock(store.dir, name, fn, lockOptions, whileWaiting),
+    lead: async (name) => {
+      if (init.readOnly) throw new Error(`cache lock ${name}: the store was opened read-only`);
+      return (await import('./fileLock.ts')).leadOrFollow(store.dir, name, lockOptions);
+    },
   };
 }

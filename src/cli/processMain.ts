@@ -6,8 +6,14 @@ import { MAX_INPUT_FILE_BYTES, readBoundedText } from '../fs/readBoundedFile.ts'
 import { createFetchTransport } from '../net/http.ts';
 import { systemClock } from '../runtime.ts';
 
-/** Runs one invocation with this process's stdio, environment and files; returns the exit status. `stdin`: a read of it already under way. */
-export function runProcess(argv: readonly string[], stdin?: Promise<Uint8Array>): Promise<number> {
+/** What `main.ts` has done before the full run: a read of stdin under way, and when the exec started. */
+export interface Started {
+  readonly stdin?: Promise<Uint8Array> | undefined;
+  readonly startedAtMs: number;
+}
+
+/** Runs one invocation with this process's stdio, environment and files; returns the exit status. */
+export function runProcess(argv: readonly string[], { stdin, startedAtMs }: Started): Promise<number> {
   // The provider decides per request whether a proxy applies (IMDS never); take the proxy variables
   // out of the process environment so the runtime's fetch cannot apply them behind our back.
   const env = { ...process.env };
@@ -20,6 +26,7 @@ export function runProcess(argv: readonly string[], stdin?: Promise<Uint8Array>)
   return runCli({
     argv,
     env,
+    startedAtMs,
     clock: systemClock,
     files: { readText: (path) => readBoundedText(path, MAX_INPUT_FILE_BYTES) },
     transport: createFetchTransport(env),

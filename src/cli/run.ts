@@ -6,7 +6,7 @@ import { formatErrorLine, ProviderError } from '../errors.ts';
 import { decodeRequest, MAX_REQUEST_BYTES } from '../kubelet/request.ts';
 import { encodeResponse } from '../kubelet/response.ts';
 import { createLogger, redact, type LogLevel, type Logger } from '../log.ts';
-import { createDeadline, raceDeadline, type Deadline } from '../net/deadline.ts';
+import { createDeadline, lockWaitUntilMs, raceDeadline, type Deadline } from '../net/deadline.ts';
 import type { HttpClient, Transport } from '../net/http.ts';
 import { createRegionTable, regionMetadataFromSources, REGION_METADATA_ENV, type RegionInfo } from '../oci/regions.ts';
 import { provideCredentials, type ProviderContext } from '../provider/provideCredentials.ts';
@@ -20,6 +20,8 @@ import { versionLine } from './version.ts';
 export interface CliIo {
   readonly argv: readonly string[];
   readonly env: Env;
+  /** When the exec started (ms since the epoch): its deadline counts from there. Default: when `runCli` is called. */
+  readonly startedAtMs?: number;
   readonly clock: Clock;
   readonly files: FileReader;
   readonly transport: Transport;
@@ -41,7 +43,7 @@ export const EXIT_USAGE = 2;
 /** Runs one invocation and returns the exit status. Stdout gets the response or nothing; every failure is one line on stderr. */
 export async function runCli(io: CliIo): Promise<number> {
   // The kubelet's 60 s run from the exec, so ours do too: reading the config and stdin count against the deadline.
-  const startedAtMs = io.clock.now();
+  const startedAtMs = io.startedAtMs ?? io.clock.now();
   let args: CliArgs;
   try {
     args = parseArgs(io.argv);
@@ -163,17 +165,6 @@ async function createContext(io: CliIo, settings: Settings, log: Logger, deadlin
     },
   };
 }
-
-/**
- * How long to wait for another process's refresh before doing it without the lock: until 15 s (or
- * half the budget, for short budgets) before the deadline, which leaves this exec time for a
- * federation and a docker token of its own when the holder is stuck.
- */
-export function lockWaitUntilMs(deadline: Deadline, nowMs: number): number {
-  const remaining = deadline.expiresAtMs - nowMs;
-  return deadline.expiresAtMs - Math.min(LOCK_WAIT_RESERVE_MS, remaining / 2);
-}
-const LOCK_WAIT_RESERVE_MS = 15_000;
 
 /** `~/.oci/regions-config.json` and `OCI_REGION_METADATA`, read once per exec as the SDKs do. */
 async function readRegionMetadata(io: CliIo): Promise<RegionInfo[]> {

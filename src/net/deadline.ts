@@ -34,3 +34,14 @@ export function raceDeadline<T>(work: Promise<T>, deadline: Deadline, onExpiry: 
   });
   return Promise.race([work, expired]).finally(() => clearTimeout(timer));
 }
+
+/**
+ * How long to wait for another process's work (a refresh, or the exec leading a burst) before doing
+ * it without the lock: until 15 s (or half the budget, for short budgets) before the deadline, which
+ * leaves this exec time for a federation and a docker token of its own when the holder is stuck.
+ */
+export function lockWaitUntilMs(deadline: Deadline, nowMs: number): number {
+  const remaining = deadline.expiresAtMs - nowMs;
+  return deadline.expiresAtMs - Math.min(LOCK_WAIT_RESERVE_MS, remaining / 2);
+}
+const LOCK_WAIT_RESERVE_MS = 15_000;

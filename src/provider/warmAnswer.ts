@@ -1,4 +1,5 @@
 import type { Memo, MemoEntry } from '../cache/memo.ts';
+import type { Settings } from '../config/settings.ts';
 import type { ApiVersion } from '../kubelet/apiVersion.ts';
 import { plainImage } from '../kubelet/image.ts';
 import { kubeletEncodedRequest } from '../kubelet/request.ts';
@@ -21,6 +22,9 @@ import { tokenResponse } from './tokenResponse.ts';
  * settings, pick the same signer, accept the same registry and serve the same cached token: the
  * warm answer skips the work, not the decisions. Anything else, or anything odd, and the full path
  * runs as if the warm answer did not exist; it has no errors and no output of its own.
+ *
+ * In a burst, the execs that look up the same entry and find nothing wait for the one of them that
+ * leads (`Memo.lead` on that entry, driven by `cli/warm.ts`) to keep it, then look again.
  */
 
 /** Besides the request, what decided an answer: the command line, the whole environment, this boot. */
@@ -45,7 +49,6 @@ export interface KeptAnswer {
 }
 
 export interface WarmWorld {
-  readonly inputs: () => Promise<ExecInputs>;
   readonly nowMs: () => number;
   /** Reads a file as the full path's `FileReader` does, synchronously; throws with the same `code`. */
   readonly readText: (path: string) => string;
@@ -53,21 +56,42 @@ export interface WarmWorld {
   readonly memo: Memo;
 }
 
-/** The response text for `requestBytes` when an earlier exec's answer may be served again; else undefined. */
-export async function answerWarm(requestBytes: Uint8Array, world: WarmWorld): Promise<string | undefined> {
+/** What a request is looked up by: its kept answer's entry, bound to the exec's inputs. */
+export interface WarmLookup {
+  readonly apiVersion: ApiVersion;
+  readonly registry: string;
+  readonly entry: MemoEntry<KeptAnswer>;
+}
+
+/** Undefined for a request that is never answered warm (another encoding, an image the quick parse leaves to the full path). */
+export async function warmLookup(requestBytes: Uint8Array, inputs: ExecInputs): Promise<WarmLookup | undefined> {
   const request = kubeletEncodedRequest(requestBytes);
   const image = request === undefined ? undefined : plainImage(request.image);
   if (request === undefined || image === undefined) return undefined;
-  const kept = await world.memo.read(keptAnswerEntry(await inputsDigest(await world.inputs()), image.registry, request.apiVersion));
-  const token = kept === undefined ? undefined : await world.memo.read(dockerTokenEntry(image.registry, kept.principalKey));
+  return { apiVersion: request.apiVersion, registry: image.registry, entry: keptAnswerEntry(await inputsDigest(inputs), image.registry, request.apiVersion) };
+}
+
+/** The response text for the request looked up when an earlier exec's answer may be served again; else undefined. */
+export async function answerWarm(lookup: WarmLookup, world: WarmWorld): Promise<string | undefined> {
+  const kept = await world.memo.read(lookup.entry);
+  const token = kept === undefined ? undefined : await world.memo.read(dockerTokenEntry(lookup.registry, kept.principalKey));
   const nowMs = world.nowMs();
   if (kept === undefined || token === undefined || !dockerTokenIsFresh(token, nowMs)) return undefined;
   for (const file of kept.files) {
     if (!sameNote(file, await noteOf(file.path, readAgain(file.path, world.readText)))) return undefined;
   }
   return encodeResponse(
-    tokenResponse({ apiVersion: request.apiVersion, registry: image.registry, username: kept.username, token, verdict: 'unchecked', nowMs }),
+    tokenResponse({ apiVersion: lookup.apiVersion, registry: lookup.registry, username: kept.username, token, verdict: 'unchecked', nowMs }),
   );
+}
+
+/**
+ * Whether an exec with these settings can keep an answer at all: not when it checks each
+ * repository's access (its answer is then for one repository), nor when it logs every answer (at
+ * `info` and `debug`, "credentials issued"). With such settings no exec waits for another's answer.
+ */
+export function mayKeepAnswers(settings: Pick<Settings, 'tokenValidation' | 'logLevel'>): boolean {
+  return !settings.tokenValidation && (settings.logLevel === 'error' || settings.logLevel === 'warn');
 }
 
 /** Keeps an answer for `answerWarm`; the caller has checked that it holds for the whole registry and nothing was logged. */

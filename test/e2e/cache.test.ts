@@ -77,8 +77,9 @@ test('token validation is not repeated once a token has read the repository', as
 test('a lock holder killed with SIGKILL mid-federation does not stop the others', async () => {
   emulator.inject('auth.x509', { hang: true }, 1);
   const { command, prefix } = providerCommand();
+  const holderEnv = { PATH: '/usr/bin:/bin', ...emulator.env(), CREDENTIAL_CACHE_DIR: cacheDir };
   const holder = spawn(command, prefix, {
-    env: { PATH: '/usr/bin:/bin', ...emulator.env(), CREDENTIAL_CACHE_DIR: cacheDir },
+    env: holderEnv,
     stdio: ['pipe', 'ignore', 'ignore'],
   });
   holder.stdin.end(kubeletRequest(`${emulator.registryHost}/${emulator.namespace}/app`));
@@ -96,6 +97,10 @@ test('a lock holder killed with SIGKILL mid-federation does not stop the others'
     expect(validateKubeletResponse(result.stdout, V1).ok).toBe(true);
     expect(result.stderr).not.toContain(' warn ');
   }
+  expect(emulator.calls('auth.x509')).toBe(2);
+  // The killed exec also led the answer for its own environment: the next exec with it takes that lead over.
+  expect(readdirSync(cacheDir).filter((n) => n.endsWith('.lock'))).toEqual([expect.stringMatching(/^answer-/)]);
+  expectValid(await startProvider(holderEnv, kubeletRequest(`${emulator.registryHost}/${emulator.namespace}/app`)).done);
   expect(emulator.calls('auth.x509')).toBe(2);
   expect(readdirSync(cacheDir).filter((n) => n.endsWith('.lock'))).toEqual([]);
 }, 60_000);

@@ -1,9 +1,11 @@
 import { describe, expect, test } from 'bun:test';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { emulatorForFile } from '../support/emulatorForFile.ts';
 import { validateKubeletResponse } from '../support/kubeletResponse.ts';
-import { kubeletRequest, runProvider, type ProviderRun } from '../support/runProvider.ts';
+import { expectOneLineFailure, kubeletRequest, lineFrom, runProvider, startProvider, type ProviderRun, type Started } from '../support/runProvider.ts';
+import { settingsFromEnv } from '../../src/config/load.ts';
+import { mayKeepAnswers } from '../../src/provider/warmAnswer.ts';
 
 /**
  * The warm answer, seen from outside: the executable run as the kubelet runs it. What tells a warm
@@ -86,4 +88,129 @@ describe('a warm exec is answered as the last one was, until something that deci
     expect(password(await exec({ CREDENTIAL_CACHE_DIR: dir }))).toBe(first);
     expect(setup.emulator.calls('auth.x509')).toBe(0);
   });
+});
+
+/**
+ * Resolves once the exec watches a directory (an inotify descriptor among its open files): what an
+ * exec that follows a leader does while it waits. Looked for every few ms, as /proc sends no event.
+ */
+async function following(exec: Started): Promise<void> {
+  const watches = (): boolean => {
+    try {
+      return readdirSync(`/proc/${exec.pid}/fd`).some((fd) => {
+        try {
+          return readlinkSync(`/proc/${exec.pid}/fd/${fd}`) === 'anon_inode:inotify';
+        } catch {
+          return false;
+        }
+      });
+    } catch {
+      return false;
+    }
+  };
+  let exited = false;
+  void exec.done.then(() => (exited = true));
+  while (!watches()) {
+    if (exited) throw new Error(`exec ${exec.pid} ended before it followed anyone`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** A promise the test settles: the emulator holds a call with it until then. */
+function gate(): { readonly until: Promise<void>; open(): void } {
+  let open = (): void => {};
+  const until = new Promise<void>((resolve) => (open = resolve));
+  return { until, open };
+}
+
+describe('a burst is led by one exec: the others wait for it and are answered as it was', () => {
+  const image = (repo: string): string => kubeletRequest(`${setup.emulator.registryHost}/${setup.emulator.namespace}/${repo}`);
+  const start = (env: Record<string, string>, repo: string): Started => startProvider({ ...setup.emulator.env(), ...env }, image(repo));
+  /**
+   * A burst with its first exec held by the emulator at `endpoint` until `until` settles: the others
+   * are started once it is held there, and returned once each `waits` (by default: follows it).
+   */
+  const burstHeldAt = async (
+    endpoint: 'ocir.token' | 'imds.cert',
+    until: Promise<unknown>,
+    env: Record<string, string>,
+    { waits = following, whileHeld = () => {} }: { waits?: (exec: Started) => Promise<void>; whileHeld?: () => void } = {},
+  ) => {
+    setup.emulator.inject(endpoint, { until });
+    const first = start(env, 'app0');
+    await setup.emulator.whenCalls(1, endpoint);
+    whileHeld();
+    const others = [1, 2, 3].map((i) => start(env, `app${i}`));
+    await Promise.all(others.map(waits));
+    return { first, others };
+  };
+
+  test('the followers are answered warm once the leader has kept its answer: one federation, and none reads the session', async () => {
+    const dir = cacheDir();
+    const held = gate();
+    // The leader has federated and stored its session when it waits for its docker token. A follower
+    // that ran the full path would read that session: spoiled, it would federate again.
+    const { first: leader, others: followers } = await burstHeldAt('ocir.token', held.until, { CREDENTIAL_CACHE_DIR: dir }, { whileHeld: () => spoilSessions(dir) });
+    held.open();
+    const passwords = (await Promise.all([leader.done, ...followers.map((f) => f.done)])).map(password);
+    expect(new Set(passwords).size).toBe(1);
+    expect(setup.emulator.calls('auth.x509')).toBe(1);
+    expect(setup.emulator.calls('ocir.token')).toBe(1);
+    expect(readdirSync(dir).filter((name) => name.includes('.lock'))).toEqual([]);
+  }, 30_000);
+
+  test('execs that log every answer keep none, so none waits for another: each runs in full, and its memo waits for the refresh', async () => {
+    const held = gate();
+    // Said by the full path's memo only: these execs did not stop at the warm answer to follow the first.
+    const waitingInFull = (exec: Started) => lineFrom(exec.stderr, (line) => line.includes('waiting for cache lock'));
+    const { first, others } = await burstHeldAt('ocir.token', held.until, { CREDENTIAL_CACHE_DIR: cacheDir(), LOG_LEVEL: 'debug' }, { waits: waitingInFull });
+    held.open();
+    for (const run of await Promise.all([first.done, ...others.map((o) => o.done)])) {
+      password(run);
+      expect(run.stderr).toContain('credentials issued');
+    }
+    expect(setup.emulator.calls('auth.x509')).toBe(1);
+    expect(setup.emulator.calls('ocir.token')).toBe(1);
+  }, 30_000);
+
+  test('which settings keep an answer is what the full path does', async () => {
+    for (const level of ['error', 'warn', 'info', 'debug'] as const) {
+      for (const validation of [undefined, 'enabled']) {
+        const dir = cacheDir();
+        const env = { CREDENTIAL_CACHE_DIR: dir, LOG_LEVEL: level, ...(validation === undefined ? {} : { TOKEN_VALIDATION: validation }) };
+        password(await exec(env));
+        const kept = readdirSync(dir).some((name) => name.startsWith('answer-'));
+        expect({ level, validation, kept }).toEqual({ level, validation, kept: mayKeepAnswers(settingsFromEnv({ ...setup.emulator.env(), ...env })) });
+      }
+    }
+  }, 30_000);
+
+  test('a leader killed mid-exec: a follower takes over, and every one is answered', async () => {
+    const dir = cacheDir();
+    const { first: leader, others: followers } = await burstHeldAt('ocir.token', new Promise(() => undefined), { CREDENTIAL_CACHE_DIR: dir });
+    process.kill(leader.pid, 'SIGKILL');
+    expect((await leader.done).signal).toBe('SIGKILL');
+    const passwords = (await Promise.all(followers.map((f) => f.done))).map(password);
+    expect(new Set(passwords).size).toBe(1);
+    // The session the killed leader stored is used; only its docker token had to be fetched again.
+    expect(setup.emulator.calls('auth.x509')).toBe(1);
+    expect(setup.emulator.calls('ocir.token')).toBe(2);
+    expect(readdirSync(dir).filter((name) => name.includes('.lock'))).toEqual([]);
+  }, 30_000);
+
+  test('a leader that fails: the followers then run in full and fail the same way, each with its one line', async () => {
+    const dir = cacheDir();
+    const held = gate();
+    setup.emulator.inject('auth.x509', { status: 404 }, 10);
+    const { first: leader, others: followers } = await burstHeldAt('imds.cert', held.until, { CREDENTIAL_CACHE_DIR: dir });
+    held.open();
+    const led = await leader.done;
+    expect(led.status).toBe(1);
+    const code = /^credential-provider-oke: (ERR_[A-Z_]+): /.exec(led.stderr)?.[1] ?? 'no error code';
+    for (const run of await Promise.all(followers.map((f) => f.done))) expectOneLineFailure(run, code);
+    expect(readdirSync(dir).filter((name) => name.includes('.lock'))).toEqual([]);
+    // The cause gone, the next exec answers.
+    setup.emulator.clearFaults();
+    password(await exec({ CREDENTIAL_CACHE_DIR: dir }));
+  }, 30_000);
 });

@@ -84,6 +84,20 @@ export class FaultBoard {
   }
 }
 
+/** True once `promise` settles, false if `signal` aborts first (the emulator stopped). */
+function settledOrAborted(promise: Promise<unknown>, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onAbort = (): void => resolve(false);
+    signal.addEventListener('abort', onAbort, { once: true });
+    const settled = (): void => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    };
+    promise.then(settled, settled);
+  });
+}
+
 /** How a service answers a `{status}` fault in its own error shape. */
 export type StatusResponder = (exchange: Exchange, fault: StatusFault) => void;
 
@@ -97,8 +111,8 @@ export async function applyFault(exchange: Exchange, fault: Fault, respond: Stat
     return true;
   }
   if ('hang' in fault) return true; // never answered; stop() destroys the socket
-  if ('latencyMs' in fault) {
-    const waited = await sleep(fault.latencyMs, exchange.signal);
+  if ('latencyMs' in fault || 'until' in fault) {
+    const waited = 'until' in fault ? await settledOrAborted(fault.until, exchange.signal) : await sleep(fault.latencyMs, exchange.signal);
     if (!waited) exchange.req.socket.destroy();
     return !waited;
   }
@@ -162,5 +176,7 @@ function validateFault(fault: Fault): void {
     }
   } else if ('latencyMs' in fault) {
     if (!(fault.latencyMs >= 0)) throw new RangeError(`inject: bad latencyMs ${fault.latencyMs}`);
+  } else if ('until' in fault) {
+    if (typeof (fault.until as { then?: unknown } | undefined)?.then !== 'function') throw new TypeError('inject: until must be a promise');
   }
 }

@@ -62,9 +62,10 @@ export type StatusFault = { status: number; retryAfterSeconds?: number; body?: u
  *   `body` verbatim (a string is sent as text, anything else as JSON), with `Retry-After` when given;
  * - `hang`: never answer (the socket stays open until the client gives up or the emulator stops);
  * - `latencyMs`: wait, then handle normally;
+ * - `until`: wait until the promise settles, then handle normally (a test holds a client at a call, and lets it go);
  * - `reset`: destroy the socket without answering.
  */
-export type Fault = StatusFault | { hang: true } | { latencyMs: number } | { reset: true };
+export type Fault = StatusFault | { hang: true } | { latencyMs: number } | { until: Promise<unknown> } | { reset: true };
 
 export interface PrincipalInfo {
   /** `workload`: an OKE Workload Identity (a pod's service account), from an RPST the proxymux issued. */

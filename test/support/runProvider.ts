@@ -94,6 +94,7 @@ export function expectOneLineFailure(result: ProviderRun, code: string): string 
 }
 
 export interface Started {
+  readonly pid: number;
   readonly stderr: NodeJS.ReadableStream;
   readonly done: Promise<ProviderRun>;
 }
@@ -118,7 +119,7 @@ export function startProvider(env: Record<string, string>, stdin: string, option
   );
   if (options.keepStdinOpen === true) child.stdin.write(stdin);
   else child.stdin.end(stdin);
-  return { stderr: child.stderr, done };
+  return { pid: child.pid as number, stderr: child.stderr, done };
 }
 
 /** Resolves at the first line of `stream` that satisfies `wanted`. */

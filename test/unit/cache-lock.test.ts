@@ -3,7 +3,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { LockWaitTimeout, withFileLock, type LockOptions } from '../../src/cache/fileLock.ts';
+import { leadOrFollow, LockWaitTimeout, withFileLock, type LockOptions } from '../../src/cache/fileLock.ts';
 import { encodeRecord, ownRecord, type HolderRecord } from '../../src/cache/holderRecord.ts';
 import type { Logger } from '../../src/log.ts';
 
@@ -317,5 +317,44 @@ describe('withFileLock in one process', () => {
     const dir = tempDir();
     expect(String(await rejectionOf(withFileLock(dir, '../x', () => Promise.resolve(), within(100))))).toMatch(/invalid lock name/);
     expect(await rejectionOf(withFileLock(join(dir, 'missing'), 'x', () => Promise.resolve(), within(100)))).toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+describe('leadOrFollow', () => {
+  test('a leader killed with SIGKILL: one follower breaks its lock and leads; none queues behind it', async () => {
+    const dir = tempDir();
+    const holder = startHolder(['hold', dir, 'answer']);
+    const gone = exited(holder);
+    await printed(holder, 'locked');
+    const logs = [recordingLogger(), recordingLogger(), recordingLogger()];
+    const following = logs.map((log) => leadOrFollow(dir, 'answer', within(20_000, log)));
+    await Promise.all(logs.map((log) => log.when('debug following the process that leads')));
+    holder.kill('SIGKILL');
+    await gone;
+    const lead = await Promise.any(following.map((p) => p.then((got) => got ?? Promise.reject(new Error('looks again')))));
+    expect(existsSync(join(dir, 'answer.lock'))).toBe(true);
+    await lead.release();
+    // The others followed the new leader, or saw the dead one's lock go and were told to look again.
+    const outcomes = await Promise.all(following);
+    expect(outcomes.filter((o) => o !== undefined)).toEqual([lead]);
+    expect(existsSync(join(dir, 'answer.lock'))).toBe(false);
+    expect(logs.some((log) => log.lines.some((l) => l.startsWith('info took over a stale cache lock') && l.includes(`"holderPid":${holder.pid}`)))).toBe(true);
+  }, 20_000);
+
+  test.skipIf(!hasProc)('stops following at its deadline, and leaves the live leader its lock', async () => {
+    const dir = tempDir();
+    const lock = plantLock(dir, 'answer', encodeRecord(liveRecord()));
+    expect(await leadOrFollow(dir, 'answer', within(50))).toBeUndefined();
+    expect(existsSync(lock)).toBe(true);
+  });
+
+  test('leads at once when nobody does, and rejects a missing directory', async () => {
+    const dir = tempDir();
+    const lead = await leadOrFollow(dir, 'answer', within(1_000));
+    expect(lead).toBeDefined();
+    expect(existsSync(join(dir, 'answer.lock'))).toBe(true);
+    await lead?.release();
+    expect(existsSync(join(dir, 'answer.lock'))).toBe(false);
+    expect(await rejectionOf(leadOrFollow(join(dir, 'missing'), 'answer', within(100)))).toMatchObject({ code: 'ENOENT' });
   });
 });

@@ -1,5 +1,10 @@
 import { describe, expect, test } from 'bun:test';
-import { createMemo, memoryBackend, type Codec, type MemoBackend, type MemoEntry } from '../../src/cache/memo.ts';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll } from 'bun:test';
+import { createMemo, diskBackend, memoryBackend, type Codec, type MemoBackend, type MemoEntry } from '../../src/cache/memo.ts';
+import { silentLogger } from '../../src/log.ts';
 import type { Logger } from '../../src/log.ts';
 
 /**
@@ -22,7 +27,7 @@ function recordingLog(): Logger & { warnings: string[] } {
 const fault = (code: string) => Object.assign(new Error(`${code}: simulated`), { code });
 
 /** A backend that stores in memory but fails the named operations. */
-function failing(fails: Partial<Record<'read' | 'write' | 'lock', string>>): MemoBackend & { writes: number } {
+function failing(fails: Partial<Record<'read' | 'write' | 'lock' | 'lead', string>>): MemoBackend & { writes: number } {
   const inner = memoryBackend();
   const backend = {
     where: '/var/lib/kubelet/credential-provider-oke',
@@ -33,6 +38,7 @@ function failing(fails: Partial<Record<'read' | 'write' | 'lock', string>>): Mem
       return fails.write !== undefined ? Promise.reject(fault(fails.write)) : inner.write(name, value);
     },
     lock: <T>(name: string, fn: () => Promise<T>) => (fails.lock !== undefined ? Promise.reject(fault(fails.lock)) : inner.lock(name, fn)),
+    lead: (name: string) => (fails.lead !== undefined ? Promise.reject(fault(fails.lead)) : inner.lead(name)),
   };
   return backend;
 }
@@ -107,6 +113,7 @@ describe('createMemo: values are bound to their whole key', () => {
         return Promise.resolve();
       },
       lock: (_name, fn) => fn(),
+      lead: () => Promise.resolve(undefined),
     };
     const memo = createMemo({ open: () => copying });
     await memo.write(entry('fra.ocir.io', 'user:alice'), 'alice-token');
@@ -129,5 +136,73 @@ describe('createMemo: values are bound to their whole key', () => {
     const memo = createMemo({ open: memoryBackend });
     const error = await memo.read({ key: ['Not A Kind'], codec: text }).catch((e: unknown) => e);
     expect(String(error)).toContain('memo key must start with a kind');
+  });
+});
+
+describe('createMemo: lead, single flight for work the caller does itself', () => {
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+  const disk = (options: { readOnly?: boolean } = {}) => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'cpo-memo-lead-')), 'cache');
+    dirs.push(dir);
+    let following = (): void => {};
+    /** Resolves once a follower of this directory is waiting: an event, not a sleep. */
+    const followerWaits = new Promise<void>((resolve) => (following = resolve));
+    const log = { ...silentLogger, debug: (message: string) => message.startsWith('following') && following() };
+    return { dir, followerWaits, open: () => diskBackend({ dir, log, now: Date.now, lockWaitUntilMs: Date.now() + 20_000, ...options }) };
+  };
+
+  test('on disk: one caller leads; another follows until the lead is released, then is told to look again, without the lock', async () => {
+    const { dir, open, followerWaits } = disk();
+    const leader = createMemo({ open });
+    const follower = createMemo({ open });
+    const lead = await leader.lead(entry('fra.ocir.io', 'p'));
+    expect(lead).toBeDefined();
+    const outcome = { state: 'pending' as 'pending' | 'led' | 'looks again' };
+    const following = follower.lead(entry('fra.ocir.io', 'p')).then((got) => (outcome.state = got === undefined ? 'looks again' : 'led'));
+    await followerWaits;
+    // The leader's work: the value the follower will find when it looks again.
+    await leader.write(entry('fra.ocir.io', 'p'), 'token');
+    expect(outcome.state).toBe('pending');
+    await lead?.release();
+    await following;
+    expect(outcome.state).toBe('looks again');
+    expect(await follower.read(entry('fra.ocir.io', 'p'))).toBe('token');
+    expect(readdirSync(dir).filter((name) => name.endsWith('.lock'))).toEqual([]);
+    // Another entry has a lead of its own.
+    const other = await follower.lead(entry('fra.ocir.io', 'q'));
+    expect(other).toBeDefined();
+    await other?.release();
+  });
+
+  test('in memory, with nothing shared, every caller leads and holds nothing', async () => {
+    const memo = createMemo({ open: memoryBackend });
+    const [a, b] = await Promise.all([memo.lead(entry('x')), memo.lead(entry('x'))]);
+    expect(a).toBeDefined();
+    expect(b).toBeDefined();
+    await a?.release();
+    await b?.release();
+  });
+
+  for (const code of ['ENOSPC', 'EACCES', 'EROFS']) {
+    test(`a lock that cannot be taken (${code}): one warning, and the caller leads alone`, async () => {
+      const log = recordingLog();
+      const memo = createMemo({ open: () => failing({ lead: code }), log });
+      const lead = await memo.lead(entry('x'));
+      expect(lead).toBeDefined();
+      await lead?.release();
+      expect(log.warnings).toHaveLength(1);
+      expect(log.warnings[0]).toContain(code);
+    });
+  }
+
+  test('a store opened read-only takes no lock: the caller leads alone, and nothing is created', async () => {
+    const { dir, open } = disk({ readOnly: true });
+    const lead = await createMemo({ open }).lead(entry('x'));
+    expect(lead).toBeDefined();
+    await lead?.release();
+    expect(existsSync(dir)).toBe(false);
   });
 });

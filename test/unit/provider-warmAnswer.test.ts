@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test';
 import { createMemo, memoryBackend, type Memo, type MemoBackend } from '../../src/cache/memo.ts';
-import { answerWarm, keptAnswerEntry, inputsDigest, notingReads, rememberAnswer, type ExecInputs, type KeptAnswer } from '../../src/provider/warmAnswer.ts';
+import { answerWarm, keptAnswerEntry, inputsDigest, notingReads, rememberAnswer, warmLookup, type ExecInputs, type KeptAnswer } from '../../src/provider/warmAnswer.ts';
 import { tokenResponse } from '../../src/provider/tokenResponse.ts';
 import { encodeResponse } from '../../src/kubelet/response.ts';
 import { dockerTokenEntry } from '../../src/ocir/cacheEntries.ts';
@@ -31,6 +31,12 @@ function world(options: { inputs?: ExecInputs; files?: Record<string, string>; n
   };
 }
 
+/** The warm answer as `cli/warm.ts` asks for it: the lookup by request and inputs, then the answer. */
+async function warm(bytes: Uint8Array, w: ReturnType<typeof world>): Promise<string | undefined> {
+  const lookup = await warmLookup(bytes, await w.inputs());
+  return lookup === undefined ? undefined : answerWarm(lookup, w);
+}
+
 function countingMemo(): { memo: Memo; writes: () => number } {
   const backend = memoryBackend();
   let writes = 0;
@@ -53,31 +59,31 @@ describe('answerWarm serves an earlier answer only while everything that decided
     const { memo } = countingMemo();
     await keep(memo, FILES);
     const expected = encodeResponse(tokenResponse({ apiVersion: V1, registry: REGISTRY, username: 'BEARER_TOKEN', token: TOKEN, verdict: 'unchecked', nowMs: NOW }));
-    expect(await answerWarm(request('fra.ocir.io/ns/app'), world({ files: FILES, memo }))).toBe(expected);
-    expect(await answerWarm(request('fra.ocir.io/other/repo/deep'), world({ files: FILES, memo }))).toBe(expected);
+    expect(await warm(request('fra.ocir.io/ns/app'), world({ files: FILES, memo }))).toBe(expected);
+    expect(await warm(request('fra.ocir.io/other/repo/deep'), world({ files: FILES, memo }))).toBe(expected);
     expect(JSON.parse(expected).cacheDuration).toBe('54m0s');
   });
 
   const misses: [string, (memo: Memo) => Promise<string | undefined>][] = [
-    ['another variable in the environment', (memo) => answerWarm(request('fra.ocir.io/ns/app'), world({ inputs: { ...INPUTS, env: { ...INPUTS.env, LOG_LEVEL: 'debug' } }, files: FILES, memo }))],
-    ['a variable with another value', (memo) => answerWarm(request('fra.ocir.io/ns/app'), world({ inputs: { ...INPUTS, env: { ...INPUTS.env, PATH: '/bin' } }, files: FILES, memo }))],
-    ['arguments', (memo) => answerWarm(request('fra.ocir.io/ns/app'), world({ inputs: { ...INPUTS, argv: ['-v', 'debug'] }, files: FILES, memo }))],
-    ['another boot', (memo) => answerWarm(request('fra.ocir.io/ns/app'), world({ inputs: { ...INPUTS, bootId: 'boot-2' }, files: FILES, memo }))],
-    ['a file that reads differently', (memo) => answerWarm(request('fra.ocir.io/ns/app'), world({ files: { '/etc/oci/config': '[DEFAULT]\nuser=ocid1.user.oc1..b\n' }, memo }))],
-    ['a file that is gone', (memo) => answerWarm(request('fra.ocir.io/ns/app'), world({ files: {}, memo }))],
-    ['a file that was missing and now exists', (memo) => answerWarm(request('fra.ocir.io/ns/app'), world({ files: { ...FILES, '/root/.oci/regions-config.json': '[]' }, memo }))],
-    ['another registry', (memo) => answerWarm(request('lhr.ocir.io/ns/app'), world({ files: FILES, memo }))],
-    ['another API version', (memo) => answerWarm(request('fra.ocir.io/ns/app', V1BETA1), world({ files: FILES, memo }))],
-    ['a token no longer fresh', (memo) => answerWarm(request('fra.ocir.io/ns/app'), world({ files: FILES, memo, nowMs: TOKEN.expiresAtMs - 9 * 60_000 }))],
-    ['an image with a tag (not the kubelet form)', (memo) => answerWarm(request('fra.ocir.io/ns/app:v1'), world({ files: FILES, memo }))],
+    ['another variable in the environment', (memo) => warm(request('fra.ocir.io/ns/app'), world({ inputs: { ...INPUTS, env: { ...INPUTS.env, LOG_LEVEL: 'debug' } }, files: FILES, memo }))],
+    ['a variable with another value', (memo) => warm(request('fra.ocir.io/ns/app'), world({ inputs: { ...INPUTS, env: { ...INPUTS.env, PATH: '/bin' } }, files: FILES, memo }))],
+    ['arguments', (memo) => warm(request('fra.ocir.io/ns/app'), world({ inputs: { ...INPUTS, argv: ['-v', 'debug'] }, files: FILES, memo }))],
+    ['another boot', (memo) => warm(request('fra.ocir.io/ns/app'), world({ inputs: { ...INPUTS, bootId: 'boot-2' }, files: FILES, memo }))],
+    ['a file that reads differently', (memo) => warm(request('fra.ocir.io/ns/app'), world({ files: { '/etc/oci/config': '[DEFAULT]\nuser=ocid1.user.oc1..b\n' }, memo }))],
+    ['a file that is gone', (memo) => warm(request('fra.ocir.io/ns/app'), world({ files: {}, memo }))],
+    ['a file that was missing and now exists', (memo) => warm(request('fra.ocir.io/ns/app'), world({ files: { ...FILES, '/root/.oci/regions-config.json': '[]' }, memo }))],
+    ['another registry', (memo) => warm(request('lhr.ocir.io/ns/app'), world({ files: FILES, memo }))],
+    ['another API version', (memo) => warm(request('fra.ocir.io/ns/app', V1BETA1), world({ files: FILES, memo }))],
+    ['a token no longer fresh', (memo) => warm(request('fra.ocir.io/ns/app'), world({ files: FILES, memo, nowMs: TOKEN.expiresAtMs - 9 * 60_000 }))],
+    ['an image with a tag (not the kubelet form)', (memo) => warm(request('fra.ocir.io/ns/app:v1'), world({ files: FILES, memo }))],
     [
       'a request not in the kubelet encoding',
-      (memo) => answerWarm(new TextEncoder().encode(`{ "kind":"CredentialProviderRequest","apiVersion":"${V1}","image":"fra.ocir.io/ns/app"}`), world({ files: FILES, memo })),
+      (memo) => warm(new TextEncoder().encode(`{ "kind":"CredentialProviderRequest","apiVersion":"${V1}","image":"fra.ocir.io/ns/app"}`), world({ files: FILES, memo })),
     ],
     [
       'a request with a service account token',
       (memo) =>
-        answerWarm(
+        warm(
           new TextEncoder().encode(JSON.stringify({ kind: 'CredentialProviderRequest', apiVersion: V1, image: 'fra.ocir.io/ns/app', serviceAccountToken: 'x' })),
           world({ files: FILES, memo }),
         ),
@@ -95,15 +101,15 @@ describe('answerWarm serves an earlier answer only while everything that decided
     const { memo } = countingMemo();
     await keep(memo, FILES);
     await memo.write(dockerTokenEntry(REGISTRY, PRINCIPAL), { ...TOKEN, token: 'another-token' });
-    const served = await answerWarm(request('fra.ocir.io/ns/app'), world({ files: FILES, memo }));
+    const served = await warm(request('fra.ocir.io/ns/app'), world({ files: FILES, memo }));
     expect(JSON.parse(served ?? '{}').auth[REGISTRY].password).toBe('another-token');
     await memo.write({ key: dockerTokenEntry(REGISTRY, PRINCIPAL).key, codec: { encode: (v: unknown) => v, decode: (v: unknown) => v } }, null);
-    expect(await answerWarm(request('fra.ocir.io/ns/app'), world({ files: FILES, memo }))).toBeUndefined();
+    expect(await warm(request('fra.ocir.io/ns/app'), world({ files: FILES, memo }))).toBeUndefined();
   });
 
   test('nothing kept, or a kept entry that is not whole: no answer', async () => {
     const { memo } = countingMemo();
-    expect(await answerWarm(request('fra.ocir.io/ns/app'), world({ files: FILES, memo }))).toBeUndefined();
+    expect(await warm(request('fra.ocir.io/ns/app'), world({ files: FILES, memo }))).toBeUndefined();
     await keep(memo, FILES);
     const entry = keptAnswerEntry(await inputsDigest(INPUTS), REGISTRY, V1);
     const good = (await memo.read(entry)) as KeptAnswer;
@@ -116,7 +122,7 @@ describe('answerWarm serves an earlier answer only while everything that decided
     ]) {
       // Written past the codec, as a corrupted or hand-edited file would be.
       await memo.write({ key: entry.key, codec: { encode: (v: unknown) => v, decode: (v: unknown) => v } }, broken);
-      expect(await answerWarm(request('fra.ocir.io/ns/app'), world({ files: FILES, memo }))).toBeUndefined();
+      expect(await warm(request('fra.ocir.io/ns/app'), world({ files: FILES, memo }))).toBeUndefined();
     }
   });
 
