@@ -123,9 +123,10 @@ export async function breakStale(lock: LockPaths, stale: Extract<Inspection, { k
  */
 export async function release(lock: LockPaths, token: string, log: Logger): Promise<void> {
   try {
-    if (!(await unclaim(lock.path, token, heldTokens))) {
-      log.warn('cache lock was no longer ours when released; left it alone', { lock: lock.path });
-    }
+    const outcome = await unclaim(lock.path, token, heldTokens);
+    if (outcome === 'another holder') log.warn('cache lock was no longer ours when released; left it alone', { lock: lock.path });
+    // Its directory was removed (the memo has said so, once), or another process judged us dead and is done.
+    if (outcome === 'gone') log.debug('cache lock was gone when released', { lock: lock.path });
   } catch (error) {
     log.warn('could not release cache lock', { lock: lock.path, code: errnoCode(error) });
   }
@@ -183,13 +184,19 @@ async function claim(path: string, held: Set<string>): Promise<string | undefine
   return token;
 }
 
-/** Deletes `path` if it still carries `token`, then forgets the token; true if it deleted it. */
-async function unclaim(path: string, token: string, held: Set<string>): Promise<boolean> {
+/** Deletes `path` if it still carries `token`, then forgets the token; says what it found. */
+async function unclaim(path: string, token: string, held: Set<string>): Promise<'released' | 'gone' | 'another holder'> {
   try {
     const file = readBoundedFileSync(path, { maxBytes: MAX_RECORD_BYTES, followSymlinks: false });
-    if (!file.ok || parseRecord(file.bytes)?.token !== token) return false;
-    await fsp().unlink(path);
-    return true;
+    if (!file.ok && file.missing) return 'gone';
+    if (!file.ok || parseRecord(file.bytes)?.token !== token) return 'another holder';
+    try {
+      await fsp().unlink(path);
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return 'gone';
+      throw error;
+    }
+    return 'released';
   } finally {
     // Only after the unlink: until then the file is ours, and must look alive to this process too.
     held.delete(token);

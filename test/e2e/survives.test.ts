@@ -4,6 +4,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startEmulator, type PrincipalInfo } from '../emulator/index.ts';
+import { following, gate } from '../support/burst.ts';
 import { emulatorForFile } from '../support/emulatorForFile.ts';
 import { validateKubeletResponse } from '../support/kubeletResponse.ts';
 import { expectOneLineFailure, kubeletRequest, lineFrom, providerCommand, runProvider, startProvider, type ProviderRun } from '../support/runProvider.ts';
@@ -111,6 +112,25 @@ describe('local faults: the cache may degrade, the pull goes on', () => {
       }
     } finally {
       holder.kill('SIGKILL');
+    }
+  });
+
+  survives('The cache directory is removed while execs wait for the one leading a burst', 'The followers carry on and all get credentials', async () => {
+    const dir = fresh('cache');
+    const env = { ...setup.emulator.env(), CREDENTIAL_CACHE_DIR: dir };
+    const held = gate();
+    setup.emulator.inject('ocir.token', { until: held.until });
+    const leader = startProvider(env, kubeletRequest(image('app0')));
+    await setup.emulator.whenCalls(1, 'ocir.token');
+    const followers = [1, 2, 3].map((i) => startProvider(env, kubeletRequest(image(`app${i}`))));
+    await Promise.all(followers.map(following));
+    rmSync(dir, { recursive: true, force: true });
+    held.open();
+    for (const result of await Promise.all([leader.done, ...followers.map((f) => f.done)])) {
+      expect(result.status).toBe(0);
+      expect(validateKubeletResponse(result.stdout, V1).ok).toBe(true);
+      // Warnings, if any, say what the removal did to that exec's cache (its writes, a lock deleted under it); never an error.
+      expect(result.stderr.split('\n').filter((line) => line !== '' && !/^\S+ warn /.test(line))).toEqual([]);
     }
   });
 

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'bun:test';
-import { mkdirSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { following, gate } from '../support/burst.ts';
 import { emulatorForFile } from '../support/emulatorForFile.ts';
 import { validateKubeletResponse } from '../support/kubeletResponse.ts';
 import { expectOneLineFailure, kubeletRequest, lineFrom, runProvider, startProvider, type ProviderRun, type Started } from '../support/runProvider.ts';
@@ -89,39 +90,6 @@ describe('a warm exec is answered as the last one was, until something that deci
     expect(setup.emulator.calls('auth.x509')).toBe(0);
   });
 });
-
-/**
- * Resolves once the exec watches a directory (an inotify descriptor among its open files): what an
- * exec that follows a leader does while it waits. Looked for every few ms, as /proc sends no event.
- */
-async function following(exec: Started): Promise<void> {
-  const watches = (): boolean => {
-    try {
-      return readdirSync(`/proc/${exec.pid}/fd`).some((fd) => {
-        try {
-          return readlinkSync(`/proc/${exec.pid}/fd/${fd}`) === 'anon_inode:inotify';
-        } catch {
-          return false;
-        }
-      });
-    } catch {
-      return false;
-    }
-  };
-  let exited = false;
-  void exec.done.then(() => (exited = true));
-  while (!watches()) {
-    if (exited) throw new Error(`exec ${exec.pid} ended before it followed anyone`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-/** A promise the test settles: the emulator holds a call with it until then. */
-function gate(): { readonly until: Promise<void>; open(): void } {
-  let open = (): void => {};
-  const until = new Promise<void>((resolve) => (open = resolve));
-  return { until, open };
-}
 
 describe('a burst is led by one exec: the others wait for it and are answered as it was', () => {
   const image = (repo: string): string => kubeletRequest(`${setup.emulator.registryHost}/${setup.emulator.namespace}/${repo}`);

@@ -296,6 +296,14 @@ describe('withFileLock in one process', () => {
     expect(await second).toBe('second');
   });
 
+  test('a lock whose file is gone when released (its directory removed) is no warning: the memo says it once', async () => {
+    const dir = tempDir();
+    const log = recordingLogger();
+    await withFileLock(dir, 'gone', () => Promise.resolve(unlinkSync(join(dir, 'gone.lock'))), within(5_000, log));
+    expect(log.lines.filter((line) => line.startsWith('warn'))).toEqual([]);
+    expect(log.lines.join('\n')).toContain('debug cache lock was gone when released');
+  });
+
   test('release leaves alone a lock that is no longer ours', async () => {
     const dir = tempDir();
     const log = recordingLogger();
