@@ -2,8 +2,9 @@ import { errnoCode } from '../errno.ts';
 import { silentLogger, type Logger } from '../log.ts';
 import { sha256Hex } from '../webCrypto.ts';
 import type { Lead } from './fileLock.ts';
-export type { Lead };
 import { openCacheStore, type CacheStore } from './fileStore.ts';
+
+export type { Lead };
 
 /**
  * The one memo layer: values shared by every provider process of the node (the kubelet runs one per
