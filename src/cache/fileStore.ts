@@ -1,7 +1,8 @@
-import { accessSync, chmodSync, closeSync, constants, linkSync, mkdirSync, openSync, readdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { accessSync, chmodSync, constants, linkSync, mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { silentLogger, type Logger } from '../log.ts';
 import { errnoCode } from '../errno.ts';
+import { CREATE_EXCLUSIVE_FLAGS, createExclusiveSync } from '../fs/createExclusive.ts';
 import { fsp, type FileHandle } from '../fs/promises.ts';
 import { assertCacheName } from './names.ts';
 import { readBoundedFileSync } from '../fs/readBoundedFile.ts';
@@ -64,7 +65,6 @@ export const STALE_ENTRY_MS = 24 * 60 * 60_000;
 const DIR_MODE = 0o700;
 const FILE_MODE = 0o600;
 const TMP_PATTERN = /^[a-z0-9._-]+\.[0-9a-f]{16}\.tmp$/;
-const WRITE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 const DIR_SYNC_UNSUPPORTED: ReadonlySet<string> = new Set(['EINVAL', 'ENOTSUP', 'EISDIR', 'EPERM']);
 
@@ -170,14 +170,7 @@ function tag(path: string): void {
   const file = join(path, CACHE_TAG_FILE);
   const tmp = join(path, `cachedir-tag.${randomHex(8)}.tmp`);
   try {
-    const fd = openSync(tmp, WRITE_FLAGS, FILE_MODE);
-    try {
-      const bytes = Buffer.from(CACHE_TAG, 'utf8');
-      for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset, bytes.length - offset);
-    } finally {
-      closeSync(fd);
-    }
-    linkSync(tmp, file);
+    if (createExclusiveSync(tmp, Buffer.from(CACHE_TAG, 'utf8'), FILE_MODE)) linkSync(tmp, file);
   } catch {
     // EEXIST: tagged already. Anything else (a full disk): the next open tries again.
   } finally {
@@ -227,7 +220,7 @@ function createStore(dir: string, options: CacheStoreOptions): CacheStore {
     const tmp = join(dir, `${name}.${randomHex(8)}.tmp`);
     let handle: FileHandle | undefined;
     try {
-      handle = await fsp().open(tmp, WRITE_FLAGS, FILE_MODE);
+      handle = await fsp().open(tmp, CREATE_EXCLUSIVE_FLAGS, FILE_MODE);
       // The umask can only remove bits from 0600; set it exactly so the owner can always read it back.
       await handle.chmod(FILE_MODE);
       await handle.writeFile(bytes);

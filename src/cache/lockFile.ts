@@ -1,7 +1,8 @@
-import { closeSync, constants, lstatSync, openSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { lstatSync, type Stats } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Logger } from '../log.ts';
 import { errnoCode } from '../errno.ts';
+import { createExclusiveSync } from '../fs/createExclusive.ts';
 import { fsp } from '../fs/promises.ts';
 import { encodeRecord, holderState, MAX_RECORD_BYTES, ownRecord, parseRecord } from './holderRecord.ts';
 import { readBoundedFileSync } from '../fs/readBoundedFile.ts';
@@ -59,7 +60,6 @@ export const UNWRITTEN_LOCK_GRACE_MS = 5_000;
 /** A break mutex without a readable record this old was left by a breaker killed between create and write. */
 export const UNWRITTEN_BREAK_GRACE_MS = 5_000;
 
-const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
 const FILE_MODE = 0o600;
 
 /** Tokens of the locks this process holds right now, to judge lock files that carry our own pid. */
@@ -149,37 +149,9 @@ async function claim(path: string, held: Set<string>): Promise<string | undefine
   const token = randomHex(16);
   // Encoded before the create, so the file is empty (and looks unwritten to others) for one write only.
   const record = Buffer.from(encodeRecord(await ownRecord(token)), 'utf8');
-  // Synchronous, like every read of the cache directory (see `readBoundedFileSync`): a record of
-  // under 200 bytes, not synced, on the local disk the cache lives on. An asynchronous call would
-  // start the thread pool for it, the largest part of what a process that follows a leader pays.
-  let fd: number;
-  try {
-    fd = openSync(path, CREATE_FLAGS, FILE_MODE);
-  } catch (error) {
-    if (errnoCode(error) === 'EEXIST') return undefined;
-    throw error;
-  }
-  let open = true;
-  try {
-    for (let offset = 0; offset < record.length; ) offset += writeSync(fd, record, offset);
-    // Never closed twice: after a failed close(2) the descriptor is gone, and its number may be another's.
-    open = false;
-    closeSync(fd);
-  } catch (error) {
-    if (open) {
-      try {
-        closeSync(fd);
-      } catch {
-        // the file is removed below either way
-      }
-    }
-    try {
-      unlinkSync(path);
-    } catch {
-      // ours, and without a whole record: judged by its age once the grace period is over
-    }
-    throw error;
-  }
+  // Synchronous, like every read of the cache directory: an asynchronous create would start the
+  // thread pool, the largest part of what a process that follows a leader pays.
+  if (!createExclusiveSync(path, record, FILE_MODE)) return undefined;
   held.add(token);
   return token;
 }
