@@ -100,5 +100,3 @@ export function createLogger(init: LoggerInit): Logger {
   };
 }
 
-/** A logger that drops everything, for tests and library use. */
-export const silentLogger: Logger = { error() {}, warn() {}, info() {}, debug() {} };

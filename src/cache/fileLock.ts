@@ -1,4 +1,5 @@
-import { silentLogger, type Logger } from '../log.ts';
+import type { Logger } from '../log.ts';
+import { silentLogger } from '../silentLogger.ts';
 import { watchDirectory, type ChangeWaiter } from './changeWaiter.ts';
 import { breakStale, inspect, lockPaths, release, tryCreate, type LockPaths } from './lockFile.ts';
 import { assertCacheName } from './names.ts';

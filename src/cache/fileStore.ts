@@ -1,6 +1,6 @@
 import { accessSync, chmodSync, constants, linkSync, mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { silentLogger, type Logger } from '../log.ts';
+import type { Logger } from '../log.ts';
+import { silentLogger } from '../silentLogger.ts';
 import { errnoCode } from '../errno.ts';
 import { CREATE_EXCLUSIVE_FLAGS, createExclusiveSync } from '../fs/createExclusive.ts';
 import { fsp, type FileHandle } from '../fs/promises.ts';
@@ -98,8 +98,10 @@ export function openCacheStore(dir: string, options: CacheStoreOptions = {}): Pr
  * directory, where going through the thread pool would cost more than they do.
  */
 function openStore(dir: string, options: CacheStoreOptions): OpenCacheResult {
-  const path = resolve(dir);
+  const path = withoutTrailingSlashes(dir);
   const refuse = (reason: string): OpenCacheResult => ({ ok: false, reason: `directory ${path} ${reason}` });
+  // The settings take nothing else; a relative path would depend on the kubelet's working directory.
+  if (!path.startsWith('/')) return refuse('is not an absolute path');
   let created = false;
   try {
     if (!options.readOnly) {
@@ -143,7 +145,7 @@ function openStore(dir: string, options: CacheStoreOptions): OpenCacheResult {
 }
 
 function isTagged(path: string): boolean {
-  const tagFile = readBoundedFileSync(join(path, CACHE_TAG_FILE), { maxBytes: 4096, followSymlinks: false });
+  const tagFile = readBoundedFileSync(inDir(path, CACHE_TAG_FILE), { maxBytes: 4096, followSymlinks: false });
   return tagFile.ok && isOurTag(tagFile.bytes.toString('utf8'));
 }
 
@@ -167,8 +169,8 @@ function foreignContent(path: string): string | undefined {
  * someone else's). A directory we cannot tag is still usable: the tag only speeds up the next open.
  */
 function tag(path: string): void {
-  const file = join(path, CACHE_TAG_FILE);
-  const tmp = join(path, `cachedir-tag.${randomHex(8)}.tmp`);
+  const file = inDir(path, CACHE_TAG_FILE);
+  const tmp = inDir(path, `cachedir-tag.${randomHex(8)}.tmp`);
   try {
     if (createExclusiveSync(tmp, Buffer.from(CACHE_TAG, 'utf8'), FILE_MODE)) linkSync(tmp, file);
   } catch {
@@ -190,7 +192,7 @@ function createStore(dir: string, options: CacheStoreOptions): CacheStore {
 
   const readEntry = (name: string): unknown => {
     assertCacheName(name, 'cache entry');
-    const file = readBoundedFileSync(join(dir, name), { maxBytes: MAX_ENTRY_BYTES, followSymlinks: false });
+    const file = readBoundedFileSync(inDir(dir, name), { maxBytes: MAX_ENTRY_BYTES, followSymlinks: false });
     const refuse = (reason: string): undefined => {
       log.debug('ignoring cache entry', { entry: name, reason });
       return undefined;
@@ -217,7 +219,7 @@ function createStore(dir: string, options: CacheStoreOptions): CacheStore {
     if (bytes.length > MAX_ENTRY_BYTES) throw new Error(`cache entry ${name}: ${bytes.length} bytes is over ${MAX_ENTRY_BYTES}`);
     // A random name per write: concurrent writers of one entry never share a temp file, and the
     // last rename wins with a complete value.
-    const tmp = join(dir, `${name}.${randomHex(8)}.tmp`);
+    const tmp = inDir(dir, `${name}.${randomHex(8)}.tmp`);
     let handle: FileHandle | undefined;
     try {
       handle = await fsp().open(tmp, CREATE_EXCLUSIVE_FLAGS, FILE_MODE);
@@ -228,7 +230,7 @@ function createStore(dir: string, options: CacheStoreOptions): CacheStore {
       await handle.sync();
       await handle.close();
       handle = undefined;
-      await fsp().rename(tmp, join(dir, name));
+      await fsp().rename(tmp, inDir(dir, name));
     } catch (error) {
       await handle?.close().catch(() => undefined);
       await fsp().unlink(tmp).catch(() => undefined);
@@ -245,7 +247,7 @@ function createStore(dir: string, options: CacheStoreOptions): CacheStore {
     assertCacheName(name, 'cache entry');
     if (options.readOnly) throw new Error(`cache entry ${name}: the store was opened read-only`);
     try {
-      await fsp().unlink(join(dir, name));
+      await fsp().unlink(inDir(dir, name));
     } catch (error) {
       if (errnoCode(error) !== 'ENOENT') throw error;
     }
@@ -281,7 +283,7 @@ async function sweepStale(dir: string, nowMs: number, log: Logger): Promise<void
     for (const name of await fsp().readdir(dir)) {
       const tmp = TMP_PATTERN.test(name);
       if (!tmp && (!OWN_FILE.test(name) || name.includes('.'))) continue;
-      const path = join(dir, name);
+      const path = inDir(dir, name);
       const stat = await fsp().lstat(path).catch(() => undefined);
       if (stat === undefined || !stat.isFile() || nowMs - stat.mtimeMs < (tmp ? STALE_TMP_MS : STALE_ENTRY_MS)) continue;
       await fsp().unlink(path).catch(() => undefined);
@@ -290,6 +292,21 @@ async function sweepStale(dir: string, nowMs: number, log: Logger): Promise<void
   } catch {
     // Listing failed: the next process tries again.
   }
+}
+
+/**
+ * A file of the cache directory: `dir` is absolute without a trailing slash and `name` one path
+ * component (entry names pass `assertCacheName`). Joined by hand: `node:path` costs a warm exec
+ * 0.19 M instructions to load, for this alone.
+ */
+function inDir(dir: string, name: string): string {
+  return `${dir}/${name}`;
+}
+
+function withoutTrailingSlashes(dir: string): string {
+  let end = dir.length;
+  while (end > 1 && dir[end - 1] === '/') end--;
+  return dir.slice(0, end);
 }
 
 function octal(mode: number): string {

@@ -1,5 +1,6 @@
 import { errnoCode } from '../errno.ts';
-import { silentLogger, type Logger } from '../log.ts';
+import type { Logger } from '../log.ts';
+import { silentLogger } from '../silentLogger.ts';
 import { sha256Hex } from '../webCrypto.ts';
 import type { Lead } from './fileLock.ts';
 import { openCacheStore, type CacheStore } from './fileStore.ts';

@@ -1,8 +1,8 @@
 import { createMemo, diskBackend, memoryBackend, type Lead, type Memo } from '../cache/memo.ts';
 import { credentialCacheDirFromEnv, type Settings } from '../config/settings.ts';
 import { MAX_INPUT_FILE_BYTES, readBoundedTextSync } from '../fs/readBoundedFile.ts';
-import { MAX_REQUEST_BYTES } from '../kubelet/request.ts';
-import { silentLogger } from '../log.ts';
+import { MAX_REQUEST_BYTES } from '../kubelet/requestBytes.ts';
+import { silentLogger } from '../silentLogger.ts';
 import { readBootId } from '../machine.ts';
 import { createDeadline, lockWaitUntilMs } from '../net/deadline.ts';
 import { answerWarm, mayKeepAnswers, warmLookup, type WarmLookup } from '../provider/warmAnswer.ts';

@@ -1,5 +1,6 @@
 import { ProviderError } from '../errors.ts';
 import { redactOutside } from '../log.ts';
+import { NAME_MAX_CHARS, plainImage, type PlainImage } from './plainImage.ts';
 
 /**
  * The image the kubelet asks about, split into the parts the provider needs. The kubelet sends
@@ -7,19 +8,13 @@ import { redactOutside } from '../log.ts';
  * `<registry>/<repository>` with no tag and no digest. A tag and a digest are tolerated so the
  * same parser serves `get-credentials` on the command line.
  */
-export interface ImageReference {
-  /** Everything before the first `/`, exactly as sent: `fra.ocir.io`, `registry.local:5000`. */
-  readonly registry: string;
-  /** The path after the registry, lower-case: `ns/repo`, `team/app`. */
-  readonly repository: string;
+export interface ImageReference extends PlainImage {
   /** `v1` in `host/repo:v1`. */
   readonly tag?: string;
   /** `sha256:<hex>` in `host/repo@sha256:<hex>`. */
   readonly digest?: string;
 }
 
-/** `reference.NameTotalLengthMax`: the registry plus the repository. */
-const NAME_MAX_CHARS = 255;
 /** The tag grammar `[\w][\w.-]{0,127}`. */
 const TAG_MAX_CHARS = 128;
 /** Digest algorithms `go-digest` can verify, with their hex lengths; others fail `digest.Parse`. */
@@ -39,23 +34,6 @@ const PART_MAX_CHARS = 40;
 export function parseImage(image: string): ImageReference {
   return plainImage(image) ?? scanImage(image);
 }
-
-/**
- * The kubelet's everyday name, `host[:port]/path` in lower case with no tag or digest, matched in
- * one step; undefined for anything else. A subset of what `scanImage` accepts, split the same way
- * (a test holds the two to that), so a warm exec does not walk the grammar one character at a time.
- */
-export function plainImage(image: string): ImageReference | undefined {
-  if (image.length > NAME_MAX_CHARS) return undefined;
-  const match = PLAIN_NAME.exec(image);
-  const registry = match?.[1];
-  const repository = match?.[2];
-  if (registry === undefined || repository === undefined) return undefined;
-  return registry.includes('.') || registry.includes(':') || registry === 'localhost' ? { registry, repository } : undefined;
-}
-/** Lower-case host labels (no leading or trailing "-"), an optional port, then path components with their separators. Bounded input, no overlapping quantifiers. */
-const PLAIN_NAME =
-  /^((?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*(?::[0-9]+)?)\/([a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)$/;
 
 /** `parseImage` by the full grammar, one character at a time, with a message for each way a name can be wrong. */
 export function scanImage(image: string): ImageReference {

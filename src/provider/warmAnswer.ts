@@ -1,8 +1,8 @@
 import type { Memo, MemoEntry } from '../cache/memo.ts';
 import type { Settings } from '../config/settings.ts';
 import type { ApiVersion } from '../kubelet/apiVersion.ts';
-import { plainImage } from '../kubelet/image.ts';
-import { kubeletEncodedRequest } from '../kubelet/request.ts';
+import { plainImage } from '../kubelet/plainImage.ts';
+import { kubeletEncodedRequest } from '../kubelet/requestBytes.ts';
 import { encodeResponse } from '../kubelet/response.ts';
 import { dockerTokenEntry, dockerTokenIsFresh } from '../ocir/cacheEntries.ts';
 import type { Env } from '../runtime.ts';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'bun:test';
 import { createMemo, diskBackend, memoryBackend, type Codec, type MemoBackend, type MemoEntry } from '../../src/cache/memo.ts';
-import { silentLogger } from '../../src/log.ts';
+import { silentLogger } from '../../src/silentLogger.ts';
 import type { Logger } from '../../src/log.ts';
 
 /**

@@ -243,6 +243,29 @@ describe('openCacheStore', () => {
     if (!under.ok) expect(under.reason).toContain('ENOTDIR');
   });
 
+  test('refuses a relative path: it would depend on the working directory, and creates nothing there', async () => {
+    const base = tempDir();
+    const previous = process.cwd();
+    process.chdir(base);
+    try {
+      expect(await openCacheStore('cache')).toEqual({ ok: false, reason: 'directory cache is not an absolute path' });
+      expect(readdirSync(base)).toEqual([]);
+    } finally {
+      process.chdir(previous);
+    }
+  });
+
+  test('takes a path with trailing slashes as the directory itself', async () => {
+    const dir = tempDir();
+    const opened = await openCacheStore(`${dir}//`);
+    expect(opened.ok).toBe(true);
+    if (!opened.ok) return;
+    expect(opened.store.dir).toBe(dir);
+    await opened.store.write('entry', { v: 1 });
+    expect(readdirSync(dir).sort()).toEqual([CACHE_TAG_FILE, 'entry']);
+    expect(await opened.store.read('entry')).toEqual({ v: 1 });
+  });
+
   test('refuses a directory writable by group or others', async () => {
     const dir = tempDir();
     chmodSync(dir, 0o777);

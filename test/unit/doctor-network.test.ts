@@ -9,7 +9,7 @@ import { checkIdentity, type IdentityInput } from '../../src/doctor/checks/ident
 import { checkImds } from '../../src/doctor/checks/imds.ts';
 import { checkRepositoryAccess } from '../../src/doctor/checks/repositoryAccess.ts';
 import { parseImage } from '../../src/kubelet/image.ts';
-import { silentLogger } from '../../src/log.ts';
+import { silentLogger } from '../../src/silentLogger.ts';
 import { createDeadline } from '../../src/net/deadline.ts';
 import { createFetchTransport, createHttpClient, type HttpClient } from '../../src/net/http.ts';
 import type { Identity } from '../../src/identity/types.ts';

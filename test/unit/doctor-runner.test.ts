@@ -10,7 +10,7 @@ import type { DoctorOptions } from '../../src/doctor/options.ts';
 import { runChecks, type RunnerInput } from '../../src/doctor/runner.ts';
 import type { CheckResult } from '../../src/doctor/types.ts';
 import { parseImage } from '../../src/kubelet/image.ts';
-import { silentLogger } from '../../src/log.ts';
+import { silentLogger } from '../../src/silentLogger.ts';
 import { createFetchTransport, type Transport } from '../../src/net/http.ts';
 import { systemClock } from '../../src/runtime.ts';
 import { startEmulator, type Emulator } from '../emulator/index.ts';

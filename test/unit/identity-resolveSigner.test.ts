@@ -12,7 +12,7 @@ import {
   wantsWorkloadIdentity,
   WORKLOAD_IDENTITY_ANNOTATION,
 } from '../../src/identity/serviceAccount.ts';
-import { silentLogger } from '../../src/log.ts';
+import { silentLogger } from '../../src/silentLogger.ts';
 import { caught, rejected } from '../support/caught.ts';
 
 const NOW_MS = Date.UTC(2026, 5, 1, 12, 0, 0);

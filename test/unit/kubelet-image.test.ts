@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'bun:test';
 import type { ProviderError } from '../../src/errors.ts';
-import { parseImage, plainImage, scanImage } from '../../src/kubelet/image.ts';
+import { parseImage, scanImage } from '../../src/kubelet/image.ts';
+import { plainImage } from '../../src/kubelet/plainImage.ts';
 import type { ImageReference } from '../../src/kubelet/image.ts';
 import { caught } from '../support/caught.ts';
 

@@ -3,7 +3,8 @@ import type { ProviderError } from '../../src/errors.ts';
 import { formatErrorLine } from '../../src/errors.ts';
 import { API_VERSIONS, isApiVersion } from '../../src/kubelet/apiVersion.ts';
 import type { ApiVersion } from '../../src/kubelet/apiVersion.ts';
-import { decodeRequest, kubeletEncodedRequest, MAX_REQUEST_BYTES } from '../../src/kubelet/request.ts';
+import { decodeRequest } from '../../src/kubelet/request.ts';
+import { kubeletEncodedRequest, MAX_REQUEST_BYTES } from '../../src/kubelet/requestBytes.ts';
 import { caught } from '../support/caught.ts';
 
 const V1: ApiVersion = 'credentialprovider.kubelet.k8s.io/v1';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ProviderError } from '../../src/errors.ts';
-import { silentLogger } from '../../src/log.ts';
+import { silentLogger } from '../../src/silentLogger.ts';
 import { createDeadline } from '../../src/net/deadline.ts';
 import { createFetchTransport, createHttpClient, type CallSpec } from '../../src/net/http.ts';
 import { NO_RETRY, SERVICE_RETRY } from '../../src/net/retryPolicy.ts';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { createMemo, diskBackend, memoryBackend } from '../../src/cache/memo.ts';
 import { ProviderError } from '../../src/errors.ts';
 import type { ServiceAccountRef } from '../../src/identity/serviceAccount.ts';
-import { silentLogger } from '../../src/log.ts';
+import { silentLogger } from '../../src/silentLogger.ts';
 import type { CallSpec, HttpClient, HttpRequest, HttpResponse } from '../../src/net/http.ts';
 import {
   exchangeServiceAccountToken,

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'bun:test';
 import { generateKeyPairSync } from 'node:crypto';
 import { DEFAULT_SETTINGS } from '../../src/config/settings.ts';
 import type { Identity, IdentityRequest } from '../../src/identity/types.ts';
-import { silentLogger } from '../../src/log.ts';
+import { silentLogger } from '../../src/silentLogger.ts';
 import type { HttpClient } from '../../src/net/http.ts';
 import { CACHE_SAFETY_MARGIN_MS, cacheDurationMs, UNVERIFIED_CACHE_DURATION_MS } from '../../src/provider/cacheDuration.ts';
 import { dockerTokenWithOneRefresh } from '../../src/provider/provideCredentials.ts';
