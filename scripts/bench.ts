@@ -107,18 +107,25 @@ async function timeOnce(argv: string[], env: Record<string, string>, stdin: Uint
 }
 
 /**
- * Peak RSS in KiB of one exec (GNU time %M), median of 5. Most of it is the executable's own pages
- * (the runtime's code), and how many of those a fault maps depends on how the file sits in the page
- * cache: one binary measured 28 MiB, and 31 MiB as a byte-identical copy. So both executables are
- * measured as fresh copies written the same way, a moment apart.
+ * A copy of `executable` in `dir`, just written. How a run of an executable goes depends on how its
+ * file sits in the page cache: one binary measured 28 MiB of peak RSS, and 31 MiB as a byte-identical
+ * copy; a hello world built in an earlier session started in 5.9 ms, the same bytes freshly written
+ * in 4.7-5.3 ms. The hello world is built in this run, so the executable set against it is a fresh
+ * copy too, written the same way a moment apart: the floor's figures compare the programs, not their files' ages.
  */
+function freshCopy(executable: string, dir: string, name: string): string {
+  const copy = join(dir, name);
+  copyFileSync(executable, copy);
+  chmodSync(copy, 0o755);
+  return copy;
+}
+
+/** Peak RSS in KiB of one exec (GNU time %M), median of 5, measured on a fresh copy (see `freshCopy`). */
 function peakRss(argv: string[], env: Record<string, string>, stdin: Uint8Array | undefined): number | undefined {
   if (!existsSync(GNU_TIME)) return undefined;
   const dir = mkdtempSync(join(tmpdir(), 'cpo-bench-rss-'));
   try {
-    const copy = join(dir, 'exe');
-    copyFileSync(argv[0] as string, copy);
-    chmodSync(copy, 0o755);
+    const copy = freshCopy(argv[0] as string, dir, 'exe');
     const samples: number[] = [];
     for (let i = 0; i < 5; i++) {
       const run = Bun.spawnSync([GNU_TIME, '-f', '%M', copy, ...argv.slice(1)], { env, stdin: stdin ?? 'ignore', stdout: 'ignore', stderr: 'pipe' });
@@ -168,7 +175,7 @@ function instructions(argv: string[], env: Record<string, string>, stdin: Uint8A
   return { main: median(samples.map((x) => x.main)), all: median(samples.map((x) => x.all)) };
 }
 
-const FLOOR_ROUNDS = 40;
+const FLOOR_ROUNDS = 80;
 const CALLGRIND_RUNS = 3;
 const BURST = 64;
 const BURST_ROUNDS = 5;
@@ -226,29 +233,30 @@ try {
   const floorCache = join(mkdtempSync(join(tmpdir(), 'cpo-bench-')), 'cache');
   try {
     const hello = buildHello(helloDir);
+    const exe = freshCopy(BIN, helloDir, 'credential-provider-oke');
     const bare = { PATH: '/usr/bin:/bin' };
     const pluginEnv = { ...bare, ...emulator.env(), CREDENTIAL_CACHE_DIR: floorCache };
     const request = new TextEncoder().encode(kubeletRequest(`${emulator.registryHost}/${emulator.namespace}/floor`));
     const isResponse = (stdout: string): boolean => validateKubeletResponse(stdout, V1).ok;
-    await timeOnce([BIN], pluginEnv, request, isResponse); // fills the cache
+    await timeOnce([exe], pluginEnv, request, isResponse); // fills the cache
     const times = { hello: [] as number[], version: [] as number[], warm: [] as number[], full: [] as number[] };
     for (let i = 0; i < FLOOR_ROUNDS; i++) {
       times.hello.push(await timeOnce([hello], bare, undefined, (out) => out === 'hello world\n'));
-      times.version.push(await timeOnce([BIN, '--version'], bare, undefined, (out) => out.startsWith('credential-provider-oke ')));
-      times.warm.push(await timeOnce([BIN], pluginEnv, request, isResponse));
+      times.version.push(await timeOnce([exe, '--version'], bare, undefined, (out) => out.startsWith('credential-provider-oke ')));
+      times.warm.push(await timeOnce([exe], pluginEnv, request, isResponse));
       // A new environment each time: no answer kept for it, so the full path runs (docker token from the cache) and keeps one.
-      times.full.push(await timeOnce([BIN], { ...pluginEnv, BENCH_ROUND: String(i) }, request, isResponse));
+      times.full.push(await timeOnce([exe], { ...pluginEnv, BENCH_ROUND: String(i) }, request, isResponse));
     }
     const p50 = (xs: number[]): number => percentile([...xs].sort((a, b) => a - b), 50);
     const [helloMs, versionMs, warmMs, fullMs] = [p50(times.hello), p50(times.version), p50(times.warm), p50(times.full)];
     const cores = availableParallelism();
     const burstFloorMs = (BURST * warmMs) / cores;
     const mib = (kib: number | undefined): string => (kib === undefined ? 'n/a' : `${(kib / 1024).toFixed(1)} MiB`);
-    const rss = { hello: peakRss([hello], bare, undefined), warm: peakRss([BIN], pluginEnv, request) };
+    const rss = { hello: peakRss([hello], bare, undefined), warm: peakRss([exe], pluginEnv, request) };
     const ir = {
       hello: instructions([hello], bare, undefined, CALLGRIND_RUNS),
-      version: instructions([BIN, '--version'], bare, undefined, CALLGRIND_RUNS),
-      warm: instructions([BIN], pluginEnv, request, CALLGRIND_RUNS),
+      version: instructions([exe, '--version'], bare, undefined, CALLGRIND_RUNS),
+      warm: instructions([exe], pluginEnv, request, CALLGRIND_RUNS),
     };
     const mega = (x: { main: number; all: number } | undefined): string => (x === undefined ? 'n/a (no valgrind)' : `${(x.main / 1e6).toFixed(1)} M (all threads ${(x.all / 1e6).toFixed(1)} M)`);
     const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}x`;
