@@ -3,7 +3,7 @@
  * The executable's entry. It imports nothing itself: the release build splits the bundle at each
  * dynamic `import()` and loads a part only when it runs, so each kind of exec pays for its own part
  * alone (measured: the arguments' parser, the help text and the version, imported here statically,
- * cost the kubelet's exec 0.46 M instructions it never used). `--version` and `--help` are answered
+ * cost the kubelet's exec 0.13 M instructions it never used). `--version` and `--help` are answered
  * by `cli/quickAnswer.ts`; the kubelet's exec (no arguments) tries the warm answer (`cli/warm.ts`);
  * every other invocation, and a warm answer that cannot be given, loads the rest (`cli/processMain.ts`).
  */
