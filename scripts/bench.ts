@@ -5,9 +5,10 @@
  * (spawn to exit) p50/p95/max, upstream calls per round, and the peak RSS of one exec.
  *
  * Then the floor, measured in the same run: a hello world (one `fs.writeSync(1, …)`) compiled by the
- * same pinned Bun with the same flags, timed interleaved with a warm exec and `--version` so machine
- * noise hits all three alike, and the ratios the project aims at (warm exec ≤ 1.5x hello, `--version`
- * ≤ 1.25x hello, the slowest exec of a cold burst of 64 ≤ 2.5x its CPU floor, 64 × warm exec / cores;
+ * same pinned Bun with the same flags, timed interleaved with a warm exec and `--version` (of a fresh
+ * copy of the executable, see `freshCopy`) so machine noise hits all three alike, and the ratios the
+ * project aims at (warm exec ≤ 1.5x hello, `--version` ≤ 1.25x hello, the slowest exec of a cold burst
+ * of 64 ≤ 2.5x its CPU floor, 64 × warm exec / cores;
  * the median of five bursts). A warm exec is the warm answer (src/provider/warmAnswer.ts); a row with
  * a new environment each round times the full path beside it.
  * With valgrind installed, also instructions per exec (callgrind, main thread, repeatable where
