@@ -21,9 +21,10 @@ export interface CacheStore {
   /**
    * The parsed JSON of entry `name`, or undefined when it is missing, unreadable, not a regular
    * file, not owned by this uid, group/other-accessible (mode & 0o077), over `MAX_ENTRY_BYTES`, or
-   * not valid UTF-8 JSON. Never rejects, except for an invalid name (a bug).
+   * not valid UTF-8 JSON. Synchronous (a few KiB on a local disk, where the thread pool's first
+   * call alone costs more than the read); never throws, except for an invalid name (a bug).
    */
-  read(name: string): Promise<unknown>;
+  read(name: string): unknown;
   /**
    * Atomically replaces entry `name`: writes `<name>.<random>.tmp` (created exclusively, mode
    * 0600), fsyncs it, renames it over the entry and fsyncs the directory. Rejects on I/O failure
@@ -88,16 +89,11 @@ const OWN_FILE = /^(?:[a-z]+-[a-z0-9-]+)(?:\.[0-9a-f]{16}\.tmp|\.lock(?:\.break)
  * read-only filesystem, or a normal user pointed at /var/lib/kubelet), or is not plainly ours: a
  * directory that holds other files and no cache tag (a typo, `/var/lib/kubelet`, `/`) is never
  * chmod-ed nor filled with token files. Ours and merely group/other-readable: tightened to 0700.
- */
-export function openCacheStore(dir: string, options: CacheStoreOptions = {}): Promise<OpenCacheResult> {
-  return new Promise((resolvePromise) => resolvePromise(openStore(dir, options)));
-}
-
-/**
+ *
  * Every exec opens the store, so this is done with synchronous calls: a few syscalls on a local
  * directory, where going through the thread pool would cost more than they do.
  */
-function openStore(dir: string, options: CacheStoreOptions): OpenCacheResult {
+export function openCacheStore(dir: string, options: CacheStoreOptions = {}): OpenCacheResult {
   const path = withoutTrailingSlashes(dir);
   const refuse = (reason: string): OpenCacheResult => ({ ok: false, reason: `directory ${path} ${reason}` });
   // The settings take nothing else; a relative path would depend on the kubelet's working directory.
@@ -190,7 +186,7 @@ function createStore(dir: string, options: CacheStoreOptions): CacheStore {
   const uid = process.getuid?.();
   let tmpSwept = false;
 
-  const readEntry = (name: string): unknown => {
+  const read = (name: string): unknown => {
     assertCacheName(name, 'cache entry');
     const file = readBoundedFileSync(inDir(dir, name), { maxBytes: MAX_ENTRY_BYTES, followSymlinks: false });
     const refuse = (reason: string): undefined => {
@@ -207,8 +203,6 @@ function createStore(dir: string, options: CacheStoreOptions): CacheStore {
     }
   };
 
-  // Synchronous inside (see readBoundedFileSync); a promise outside, so an invalid name still rejects.
-  const read = (name: string): Promise<unknown> => new Promise((resolveRead) => resolveRead(readEntry(name)));
 
   const write = async (name: string, value: unknown): Promise<void> => {
     assertCacheName(name, 'cache entry');

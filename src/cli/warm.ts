@@ -50,7 +50,7 @@ export async function tryWarmAnswer(argv: readonly string[], startedAtMs: number
     // Read in place: nothing changes the environment before the full run takes its copy.
     const env = process.env;
     const dir = credentialCacheDirFromEnv(env);
-    const lookup = await warmLookup(request, { argv, env, bootId: await readBootId() });
+    const lookup = warmLookup(request, { argv, env, bootId: await readBootId() });
     if (lookup === undefined) return { answered: false, stdin };
     const readOnly = createMemo({
       open: () => (dir === undefined ? memoryBackend() : diskBackend({ dir, log: silentLogger, now: () => Date.now(), lockWaitUntilMs: 0, readOnly: true })),
@@ -72,7 +72,7 @@ export async function tryWarmAnswer(argv: readonly string[], startedAtMs: number
 
 /** Writes the warm answer when there is one; true when it was written whole. */
 async function answered(lookup: WarmLookup, memo: Memo): Promise<boolean> {
-  const text = await answerWarm(lookup, {
+  const text = answerWarm(lookup, {
     nowMs: () => Date.now(),
     readText: (path) => readBoundedTextSync(path, MAX_INPUT_FILE_BYTES),
     memo,

@@ -98,7 +98,7 @@ export async function nodeSigner(deps: SignerDeps): Promise<Signer> {
       log: deps.log,
     });
   });
-  const cached = await deps.memo.read(sessionEntry(sessionKey));
+  const cached = deps.memo.read(sessionEntry(sessionKey));
   // Federated just now to learn who: that session signs this exec's first request as it is (even
   // if a skewed clock makes it look due for renewal already), rather than a second federation.
   const federated = cached === undefined ? await identity() : undefined;

@@ -57,6 +57,6 @@ export function accessProofEntry(registry: string, principalKey: string, reposit
   };
 }
 
-export async function accessProofFor(token: DockerToken): Promise<AccessProof> {
-  return { tokenSha256: await sha256Hex(token.token), expiresAtMs: token.expiresAtMs };
+export function accessProofFor(token: DockerToken): AccessProof {
+  return { tokenSha256: sha256Hex(token.token), expiresAtMs: token.expiresAtMs };
 }

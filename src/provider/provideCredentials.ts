@@ -89,8 +89,8 @@ async function checkAccess(
   ctx: ProviderContext,
 ): Promise<AccessVerdict> {
   const entry = accessProofEntry(registry, principalKey, repository);
-  const proof = await accessProofFor(token);
-  const known = await ctx.memo.read(entry);
+  const proof = accessProofFor(token);
+  const known = ctx.memo.read(entry);
   if (known !== undefined && known.tokenSha256 === proof.tokenSha256 && known.expiresAtMs > ctx.clock.now()) return 'authorized';
   const { probeRepositoryAccess } = await import('../ocir/accessProbe.ts');
   const verdict = await probeRepositoryAccess(ctx.http, ctx.log, {

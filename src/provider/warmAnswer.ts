@@ -64,21 +64,21 @@ export interface WarmLookup {
 }
 
 /** Undefined for a request that is never answered warm (another encoding, an image the quick parse leaves to the full path). */
-export async function warmLookup(requestBytes: Uint8Array, inputs: ExecInputs): Promise<WarmLookup | undefined> {
+export function warmLookup(requestBytes: Uint8Array, inputs: ExecInputs): WarmLookup | undefined {
   const request = kubeletEncodedRequest(requestBytes);
   const image = request === undefined ? undefined : plainImage(request.image);
   if (request === undefined || image === undefined) return undefined;
-  return { apiVersion: request.apiVersion, registry: image.registry, entry: keptAnswerEntry(await inputsDigest(inputs), image.registry, request.apiVersion) };
+  return { apiVersion: request.apiVersion, registry: image.registry, entry: keptAnswerEntry(inputsDigest(inputs), image.registry, request.apiVersion) };
 }
 
 /** The response text for the request looked up when an earlier exec's answer may be served again; else undefined. */
-export async function answerWarm(lookup: WarmLookup, world: WarmWorld): Promise<string | undefined> {
-  const kept = await world.memo.read(lookup.entry);
-  const token = kept === undefined ? undefined : await world.memo.read(dockerTokenEntry(lookup.registry, kept.principalKey));
+export function answerWarm(lookup: WarmLookup, world: WarmWorld): string | undefined {
+  const kept = world.memo.read(lookup.entry);
+  const token = kept === undefined ? undefined : world.memo.read(dockerTokenEntry(lookup.registry, kept.principalKey));
   const nowMs = world.nowMs();
   if (kept === undefined || token === undefined || !dockerTokenIsFresh(token, nowMs)) return undefined;
   for (const file of kept.files) {
-    if (!sameNote(file, await noteOf(file.path, readAgain(file.path, world.readText)))) return undefined;
+    if (!sameNote(file, noteOf(file.path, readAgain(file.path, world.readText)))) return undefined;
   }
   return encodeResponse(
     tokenResponse({ apiVersion: lookup.apiVersion, registry: lookup.registry, username: kept.username, token, verdict: 'unchecked', nowMs }),
@@ -98,9 +98,9 @@ export function mayKeepAnswers(settings: Pick<Settings, 'tokenValidation' | 'log
 export async function rememberAnswer(memo: Memo, inputs: ExecInputs, apiVersion: ApiVersion, registry: string, answer: KeptAnswer): Promise<void> {
   // A relative path depends on the working directory, which is not among the inputs.
   if (answer.files.some((file) => !file.path.startsWith('/'))) return;
-  const entry = keptAnswerEntry(await inputsDigest(inputs), registry, apiVersion);
+  const entry = keptAnswerEntry(inputsDigest(inputs), registry, apiVersion);
   // Every process of a burst gets here; only the first of each token writes.
-  const known = await memo.read(entry);
+  const known = memo.read(entry);
   if (known !== undefined && known.username === answer.username && known.principalKey === answer.principalKey && sameFiles(known.files, answer.files)) return;
   await memo.write(entry, answer);
 }
@@ -118,7 +118,7 @@ export function notingReads(readText: (path: string) => Promise<string>): { read
       outcomes.push(read.then((text) => ({ path, outcome: { text } }), (error: unknown) => ({ path, outcome: { code: codeOf(error) } })));
       return read;
     },
-    reads: async () => Promise.all((await Promise.all(outcomes)).map(({ path, outcome }) => noteOf(path, outcome))),
+    reads: async () => (await Promise.all(outcomes)).map(({ path, outcome }) => noteOf(path, outcome)),
   };
 }
 
@@ -134,8 +134,8 @@ function readAgain(path: string, readText: (path: string) => string): ReadOutcom
 }
 
 /** A read as it is kept: the digest of its text, or its `code`. */
-async function noteOf(path: string, outcome: ReadOutcome): Promise<FileRead> {
-  return 'text' in outcome ? { path, sha256: await sha256Hex(outcome.text) } : { path, code: outcome.code };
+function noteOf(path: string, outcome: ReadOutcome): FileRead {
+  return 'text' in outcome ? { path, sha256: sha256Hex(outcome.text) } : { path, code: outcome.code };
 }
 
 function sameNote(a: FileRead, b: FileRead): boolean {
@@ -180,7 +180,7 @@ function fileReadOf(json: unknown): FileRead | undefined {
 }
 
 /** One digest of the inputs, the same whoever computes it: the full path when it keeps an answer, the warm one when it looks. */
-export async function inputsDigest(inputs: ExecInputs): Promise<string> {
+export function inputsDigest(inputs: ExecInputs): string {
   const env = Object.keys(inputs.env)
     .filter((name) => inputs.env[name] !== undefined)
     .sort()

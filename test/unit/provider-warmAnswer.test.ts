@@ -33,7 +33,7 @@ function world(options: { inputs?: ExecInputs; files?: Record<string, string>; n
 
 /** The warm answer as `cli/warm.ts` asks for it: the lookup by request and inputs, then the answer. */
 async function warm(bytes: Uint8Array, w: ReturnType<typeof world>): Promise<string | undefined> {
-  const lookup = await warmLookup(bytes, await w.inputs());
+  const lookup = warmLookup(bytes, await w.inputs());
   return lookup === undefined ? undefined : answerWarm(lookup, w);
 }
 
@@ -111,8 +111,8 @@ describe('answerWarm serves an earlier answer only while everything that decided
     const { memo } = countingMemo();
     expect(await warm(request('fra.ocir.io/ns/app'), world({ files: FILES, memo }))).toBeUndefined();
     await keep(memo, FILES);
-    const entry = keptAnswerEntry(await inputsDigest(INPUTS), REGISTRY, V1);
-    const good = (await memo.read(entry)) as KeptAnswer;
+    const entry = keptAnswerEntry(inputsDigest(INPUTS), REGISTRY, V1);
+    const good = (memo.read(entry)) as KeptAnswer;
     for (const broken of [
       { ...good, username: '' },
       { ...good, principalKey: 7 },
@@ -137,8 +137,8 @@ describe('answerWarm serves an earlier answer only while everything that decided
     expect(otherWrites()).toBe(0);
   });
 
-  test('the digest of the inputs does not depend on the order of the environment', async () => {
-    expect(await inputsDigest({ ...INPUTS, env: { B: '2', A: '1' } })).toBe(await inputsDigest({ ...INPUTS, env: { A: '1', B: '2' } }));
-    expect(await inputsDigest({ ...INPUTS, env: { A: '1' } })).not.toBe(await inputsDigest({ ...INPUTS, env: { A: '1', B: undefined, C: '' } }));
+  test('the digest of the inputs does not depend on the order of the environment', () => {
+    expect(inputsDigest({ ...INPUTS, env: { B: '2', A: '1' } })).toBe(inputsDigest({ ...INPUTS, env: { A: '1', B: '2' } }));
+    expect(inputsDigest({ ...INPUTS, env: { A: '1' } })).not.toBe(inputsDigest({ ...INPUTS, env: { A: '1', B: undefined, C: '' } }));
   });
 });

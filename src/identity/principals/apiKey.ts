@@ -62,7 +62,7 @@ export async function apiKeyPrincipalKey(init: ApiKeyInit): Promise<string> {
     const { claims } = await readSessionToken(init, profile, tokenFile);
     const tenancy = value(profile.values, 'tenancy') ?? claims.tenant ?? '';
     // Without a subject, the token itself is the only name of who it is: its digest, never the token.
-    const subject = claims.sub ?? `token-sha256:${await sha256Hex(JSON.stringify(claims))}`;
+    const subject = claims.sub ?? `token-sha256:${sha256Hex(JSON.stringify(claims))}`;
     return `session:${tenancy}/${subject}`;
   }
   const missing = API_KEY_REQUIRED.filter((key) => value(profile.values, key) === undefined);
