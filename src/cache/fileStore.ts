@@ -203,7 +203,6 @@ function createStore(dir: string, options: CacheStoreOptions): CacheStore {
     }
   };
 
-
   const write = async (name: string, value: unknown): Promise<void> => {
     assertCacheName(name, 'cache entry');
     if (options.readOnly) throw new Error(`cache entry ${name}: the store was opened read-only`);
